@@ -30,7 +30,8 @@ typedef struct vi_model {
 vi_status vi_model_load(vi_model *m, const char *dir, vi_error *err);
 
 /* Same, from in-memory manifest text and an already opened safetensors image
- * (used by tests and gen-model); st is moved into m. */
+ * (used by tests and gen-model); st is moved into m (on failure it is closed),
+ * so *st is zeroed on return either way. */
 vi_status vi_model_load_parts(vi_model *m, const char *manifest, size_t manifest_len,
                               vi_safetensors *st, vi_error *err);
 

@@ -126,4 +126,151 @@ VI_HD float vi_rowmax_ref(const float *v, int64_t n)
     return vi_lanes_max(s);
 }
 
+/* ======================================================================
+ * Per-op formulas (op v1)
+ *
+ * The exact element-wise arithmetic of every op other than linear/matmul.
+ * Each backend evaluates these functions (or the identical operation
+ * sequence) per element; row statistics come from the row reductions above.
+ * Every float operation is written out in evaluation order: no fma unless
+ * written, no reassociation. docs/ops.md states the same in prose.
+ *
+ * NaN results: hardware disagrees on which NaN an operation returns (x86
+ * propagates an operand's payload or returns 0xffc00000, CUDA returns
+ * 0x7fffffff), so every NaN an op writes is replaced by the one canonical
+ * quiet NaN VI_CANON_NAN_BITS. Only the final value is canonicalised; NaNs
+ * inside a computation only need to stay NaNs, which IEEE guarantees.
+ * ====================================================================== */
+
+#define VI_CANON_NAN_BITS 0x7fc00000u
+
+/* y, or the canonical quiet NaN if y is any NaN. */
+VI_HD float vi_canon_nan(float y)
+{
+    return y != y ? vi_bits_f32(VI_CANON_NAN_BITS) : y;
+}
+
+/* relu: x for x > 0 (+inf stays +inf); +0 for every other number, including
+ * -0 and -inf; the canonical NaN for a NaN. */
+VI_HD float vi_relu_elem(float x)
+{
+    if (x > 0.0f)
+        return x;
+    return x == x ? 0.0f : vi_bits_f32(VI_CANON_NAN_BITS);
+}
+
+#define VI_GELU_RSQRT2 0.70710678118654752440f /* 1/sqrt(2) rounded: 0x3f3504f3 */
+#define VI_GELU_C1 0.044715f                   /* 0x3d372713 */
+#define VI_GELU_SQRT2PI 0.7978845608028654f    /* sqrt(2/pi) rounded: 0x3f4c422a */
+
+/* gelu, erf form: h = 0.5f * x; u = x * RSQRT2; e = vi_erff(u); t = 1.0f + e;
+ * y = h * t (each step rounded to float). gelu(-inf) = NaN (-inf * 0), as in
+ * the textbook formula. */
+VI_HD float vi_gelu_erf_elem(float x)
+{
+    float h = 0.5f * x;
+    float e = vi_erff(x * VI_GELU_RSQRT2);
+    return vi_canon_nan(h * (1.0f + e));
+}
+
+/* gelu, tanh form: a = C1 * x; q = x * x; u = fmaf(a, q, x) (one rounding:
+ * x + 0.044715 x^3); v = SQRT2PI * u; t = vi_tanhf(v); h = 0.5f * x;
+ * y = h * (1.0f + t). gelu(-inf) = NaN, as for the erf form. */
+VI_HD float vi_gelu_tanh_elem(float x)
+{
+    float a = VI_GELU_C1 * x;
+    float q = x * x;
+    float u = VI_FMAF(a, q, x);
+    float t = vi_tanhf(VI_GELU_SQRT2PI * u);
+    float h = 0.5f * x;
+    return vi_canon_nan(h * (1.0f + t));
+}
+
+/* tanh: vi_tanhf(x). */
+VI_HD float vi_tanh_elem(float x)
+{
+    return vi_canon_nan(vi_tanhf(x));
+}
+
+/* sigmoid: vi_sigmoidf(x) = 1.0f / (1.0f + vi_expf(-x)). */
+VI_HD float vi_sigmoid_elem(float x)
+{
+    return vi_canon_nan(vi_sigmoidf(x));
+}
+
+/* add: a + b. */
+VI_HD float vi_add_elem(float a, float b)
+{
+    return vi_canon_nan(a + b);
+}
+
+/* mul: a * b. */
+VI_HD float vi_mul_elem(float a, float b)
+{
+    return vi_canon_nan(a * b);
+}
+
+/* softmax over a row x[0..D), D >= 1:
+ *     m = vi_rowmax_ref(x, D)
+ *     e[i] = vi_softmax_exp(x[i], m)          = vi_expf(x[i] - m)
+ *     s = vi_rowsum_ref(e, D)
+ *     y[i] = vi_softmax_div(e[i], s)          = e[i] / s
+ * A row holding a NaN or +inf, or only -inf, gives NaN everywhere. */
+VI_HD float vi_softmax_exp(float x, float m)
+{
+    return vi_expf(x - m);
+}
+
+VI_HD float vi_softmax_div(float e, float s)
+{
+    return vi_canon_nan(e / s);
+}
+
+/* layer_norm over a row x[0..D), D >= 1, with gamma (and optional beta):
+ *     mean = vi_rowsum_ref(x, D) / (float)D
+ *     var  = vi_rowsumsqdev_ref(x, D, mean) / (float)D
+ *     r    = vi_rsqrtf(var + eps)            (1.0f / sqrtf(var + eps))
+ *     y[i] = ((x[i] - mean) * r) * gamma[i]   then, with beta, + beta[i]
+ * (float)D is the int64 -> float conversion, round to nearest even. */
+VI_HD float vi_norm_div_len(float sum, int64_t D)
+{
+    return sum / (float)D;
+}
+
+VI_HD float vi_norm_rstd(float var, float eps)
+{
+    return vi_rsqrtf(var + eps);
+}
+
+VI_HD float vi_layer_norm_elem(float x, float mean, float r, float g)
+{
+    return vi_canon_nan(((x - mean) * r) * g);
+}
+
+VI_HD float vi_layer_norm_elem_beta(float x, float mean, float r, float g, float b)
+{
+    return vi_canon_nan((((x - mean) * r) * g) + b);
+}
+
+/* rms_norm over a row x[0..D), D >= 1, with gamma:
+ *     ms   = vi_rowsumsq_ref(x, D) / (float)D
+ *     r    = vi_rsqrtf(ms + eps)
+ *     y[i] = (x[i] * r) * gamma[i] */
+VI_HD float vi_rms_norm_elem(float x, float r, float g)
+{
+    return vi_canon_nan((x * r) * g);
+}
+
+/* argmax over a row: the first index of the maximum. Scanning in increasing
+ * index order, candidate x replaces the current best iff best is not NaN and
+ * (x is NaN or x > best): the first NaN wins, -0 and +0 are equal, ties keep
+ * the earlier index. The result does not depend on the scan order used by a
+ * backend as long as ties resolve to the smaller index. */
+VI_HD int vi_argmax_better(float x, float best)
+{
+    return best == best && (x != x || x > best);
+}
+
+/* ==== end of per-op formulas ==== */
+
 #endif

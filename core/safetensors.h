@@ -56,4 +56,9 @@ typedef struct vi_st_write {
  * tensors in the given order, no gaps). Writes to path.tmp then renames. */
 vi_status vi_safetensors_write(const char *path, const vi_st_write *tensors, int n, vi_error *err);
 
+/* Builds in memory the exact bytes vi_safetensors_write would write; *out is
+ * malloc'ed (the caller frees it). Fails, with *out NULL, on invalid input. */
+vi_status vi_safetensors_serialize(const vi_st_write *tensors, int n, void **out, size_t *out_len,
+                                   vi_error *err);
+
 #endif

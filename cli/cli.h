@@ -1,0 +1,64 @@
+/* cli/cli.h — the verinfer subcommands and what they share: exit codes,
+ * option helpers, backend creation from --threads/--isa. */
+#ifndef VI_CLI_H
+#define VI_CLI_H
+
+#include <stddef.h>
+
+#include "core/backend.h"
+#include "core/engine.h"
+#include "core/model.h"
+#include "server/infer.h"
+#include "cpu/isa.h"
+
+/* Exit codes used by every subcommand (verify: 1 = not verified). */
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+typedef struct {
+    int threads; /* 0 = number of online CPUs */
+    vi_isa isa;
+} cli_backend_opts;
+
+/* If argv[*i] is a backend option (--threads N, --isa NAME), consumes it (and
+ * its value) and returns 1; returns -1 after printing an error for a bad
+ * value; 0 if it is not a backend option. */
+int cli_backend_option(int argc, char **argv, int *i, cli_backend_opts *o);
+
+/* Creates the backend the options ask for; prints the error and returns NULL on failure. */
+vi_backend *cli_backend_create(const cli_backend_opts *o);
+
+/* Reads a whole file (NUL-terminated, at most max bytes); prints an error and
+ * returns NULL on failure. */
+char *cli_read_file(const char *path, size_t max, size_t *len);
+
+/* Returns 1 if arg is -h or --help. */
+int cli_is_help(const char *arg);
+
+/* Parses a positive int option value; prints an error naming opt and returns -1 on failure. */
+int cli_parse_int(const char *opt, const char *val, long min, long max, long *out);
+
+/* A model loaded and ready to run: model, backend, engine, digest. */
+typedef struct cli_loaded {
+    vi_model model;
+    vi_backend *backend;
+    vi_engine engine;
+    vi_infer_model im;
+} cli_loaded;
+
+/* Loads dir and prepares it on the backend the options ask for; prints the
+ * error (prefixed by cmd) and returns -1 on failure. */
+int cli_load(const char *cmd, const char *dir, const cli_backend_opts *o, cli_loaded *l);
+void cli_unload(cli_loaded *l);
+
+/* Largest request / response file accepted by run and verify. */
+#define CLI_MAX_JSON_FILE (256u << 20)
+
+int cmd_gen_model(int argc, char **argv);
+int cmd_digest(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+#endif

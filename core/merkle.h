@@ -1,0 +1,43 @@
+/* core/merkle.h — Merkle tree hashing in the style of RFC 6962 (Certificate
+ * Transparency): leaf hash = SHA256(0x00 || leaf bytes), interior node =
+ * SHA256(0x01 || left || right), a tree over n > 1 leaves splits at the
+ * largest power of two k < n (left subtree: the first k leaves). Inclusion
+ * proofs (audit paths) list sibling hashes from the leaf upwards. */
+#ifndef VI_MERKLE_H
+#define VI_MERKLE_H
+
+#include <stdint.h>
+
+#include "sha256.h"
+#include "status.h"
+
+/* An audit path of a tree of up to 2^64 - 1 leaves has at most 64 hashes. */
+#define VI_MERKLE_MAX_PATH 64
+
+/* Starts the hash of one leaf: begins h and appends the 0x00 leaf prefix;
+ * the caller appends the leaf bytes and calls vi_sha256_final. */
+vi_status vi_merkle_leaf_begin(vi_sha256 *h, vi_error *err);
+
+/* out = SHA256(0x01 || left || right); VI_ERR_INTERNAL if OpenSSL fails. */
+vi_status vi_merkle_node(const uint8_t left[VI_SHA256_LEN], const uint8_t right[VI_SHA256_LEN],
+                         uint8_t out[VI_SHA256_LEN], vi_error *err);
+
+/* Root of the tree over n >= 1 leaf hashes; VI_ERR_INVALID if n == 0. */
+vi_status vi_merkle_root(const uint8_t (*leaves)[VI_SHA256_LEN], uint64_t n,
+                         uint8_t root[VI_SHA256_LEN], vi_error *err);
+
+/* Audit path of leaf `index` in the tree over n leaf hashes: writes
+ * *path_len sibling hashes (bottom first) into path, which has room for
+ * VI_MERKLE_MAX_PATH. VI_ERR_INVALID if n == 0 or index >= n. */
+vi_status vi_merkle_proof(const uint8_t (*leaves)[VI_SHA256_LEN], uint64_t n, uint64_t index,
+                          uint8_t (*path)[VI_SHA256_LEN], int *path_len, vi_error *err);
+
+/* Checks that leaf_hash is leaf `index` of the n_leaves-leaf tree with the
+ * given root, using an audit path from vi_merkle_proof. Returns VI_OK if it
+ * is, VI_ERR_VERIFY if the path does not lead to the root (wrong hash, index,
+ * size or path length), VI_ERR_INVALID if index >= n_leaves. */
+vi_status vi_merkle_verify(const uint8_t leaf_hash[VI_SHA256_LEN], uint64_t index,
+                           uint64_t n_leaves, const uint8_t (*path)[VI_SHA256_LEN], int path_len,
+                           const uint8_t root[VI_SHA256_LEN], vi_error *err);
+
+#endif

@@ -1,0 +1,79 @@
+/* server/infer.h — one inference with its receipt, shared by `verinfer run`,
+ * `verinfer verify` and the HTTP server: bind a decoded KServe request to the
+ * model, run the engine, select the requested outputs, compute the input and
+ * output digests, and fill + seal the receipt. Also the verification of a
+ * claimed response by re-execution. */
+#ifndef VI_INFER_H
+#define VI_INFER_H
+
+#include <stdint.h>
+
+#include <openssl/types.h>
+
+#include "core/engine.h"
+#include "core/receipt.h"
+#include "server/kserve.h"
+
+/* What stays fixed for every request to one loaded model. */
+typedef struct vi_infer_model {
+    const vi_model *model;
+    vi_engine *engine;
+    uint8_t model_digest[VI_SHA256_LEN];
+    char engine_id[VI_RECEIPT_ENGINE_MAX];
+} vi_infer_model;
+
+/* Computes the model digest and engine id of an initialised engine. */
+vi_status vi_infer_model_init(vi_infer_model *im, const vi_model *m, vi_engine *e, vi_error *err);
+
+typedef struct vi_infer_result {
+    vi_tensor *outputs; /* [n_outputs], the outputs to send, in response order, data owned */
+    int n_outputs;
+    int *binary;        /* [n_outputs]: 1 if the request asked for binary data */
+    vi_receipt receipt; /* filled and sealed (signed when a key was given) */
+} vi_infer_result;
+
+/* Runs req on the model and builds the receipt (signed with key when not
+ * NULL; the creation time is `now`, seconds since the epoch). Request errors
+ * are VI_ERR_INVALID with a message for the client. */
+vi_status vi_infer_run(const vi_infer_model *im, const vi_kserve_request *req, EVP_PKEY *key,
+                       int64_t now, vi_infer_result *res, vi_error *err);
+
+/* Encodes the KServe response for a result, the receipt embedded as "receipt". */
+vi_status vi_infer_response(const vi_infer_model *im, const vi_kserve_request *req,
+                            const vi_infer_result *res, char **json, size_t *json_len,
+                            uint8_t **binary, size_t *binary_len, vi_error *err);
+
+/* Frees the outputs of a result; accepts NULL. */
+void vi_infer_result_free(vi_infer_result *res);
+
+/* ==== verification by re-execution ==== */
+
+typedef enum {
+    VI_CHECK_SIGNATURE = 0, /* receipt digest and signature */
+    VI_CHECK_MODEL,         /* model name and weights (model digest) */
+    VI_CHECK_INPUT,         /* input digest of the request */
+    VI_CHECK_OUTPUT_DATA,   /* the response's outputs are what the receipt commits to */
+    VI_CHECK_OUTPUT,        /* re-execution gives the committed outputs */
+    VI_CHECK_COUNT
+} vi_check;
+
+typedef struct vi_verify_report {
+    int ok[VI_CHECK_COUNT];           /* 1 passed, 0 failed */
+    char detail[VI_CHECK_COUNT][640]; /* what was found */
+    int verified;                     /* all passed */
+} vi_verify_report;
+
+/* Name of a check as printed by verify: "signature", "weights", "input",
+ * "output-data", "output". */
+const char *vi_check_name(vi_check c);
+
+/* Verifies a claimed response (its outputs and receipt) for req by
+ * re-executing it. trusted_key (32 bytes) may be NULL; allow_unsigned accepts
+ * a receipt without signature. Returns VI_OK when the checks could be made
+ * (rep says whether they passed), or an error when the response has no
+ * readable receipt or the request cannot run. */
+vi_status vi_infer_verify(const vi_infer_model *im, const vi_kserve_request *req,
+                          const vi_kserve_response *resp, const uint8_t *trusted_key,
+                          int allow_unsigned, vi_verify_report *rep, vi_error *err);
+
+#endif

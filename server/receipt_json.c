@@ -1,0 +1,226 @@
+/* server/receipt_json.c — receipt <-> JSON object, strict on the way in. */
+#include "receipt_json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/hex.h"
+
+/* The fields of a receipt object, in the order they are written. */
+static const char *const FIELDS[] = {
+    "format_version", "model_name",     "model_version",  "model_digest",
+    "input_digest",   "output_digest",  "engine_id",      "order_version",
+    "mode",           "request_id",     "parameters",     "created",
+    "receipt_digest", "signature",      "public_key",     "signature_algorithm",
+};
+#define N_FIELDS ((int)(sizeof FIELDS / sizeof FIELDS[0]))
+
+/* ==== To JSON ==== */
+
+static int set_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
+{
+    char hex[2 * 64 + 1];
+    vi_hex_encode(p, n, hex);
+    return json_object_set_new(o, key, json_string(hex));
+}
+
+json_t *vi_receipt_to_json(const vi_receipt *r)
+{
+    if (r->n_params < 0 || r->n_params > VI_RECEIPT_MAX_PARAMS)
+        return NULL;
+    const char *alg = vi_sig_alg_name(r->signature_algorithm);
+    if (!alg)
+        return NULL;
+    json_t *o = json_object();
+    json_t *params = json_object();
+    int bad = !o || !params;
+    for (int i = 0; !bad && i < r->n_params; i++)
+        bad |= json_object_set_new(params, r->params[i].key, json_string(r->params[i].value));
+    if (bad) {
+        json_decref(params);
+        json_decref(o);
+        return NULL;
+    }
+    bad |= json_object_set_new(o, "format_version", json_integer(r->format_version));
+    bad |= json_object_set_new(o, "model_name", json_string(r->model_name));
+    bad |= json_object_set_new(o, "model_version", json_string(r->model_version));
+    bad |= set_hex(o, "model_digest", r->model_digest, VI_SHA256_LEN);
+    bad |= set_hex(o, "input_digest", r->input_digest, VI_SHA256_LEN);
+    bad |= set_hex(o, "output_digest", r->output_digest, VI_SHA256_LEN);
+    bad |= json_object_set_new(o, "engine_id", json_string(r->engine_id));
+    bad |= json_object_set_new(o, "order_version", json_integer(r->order_version));
+    bad |= json_object_set_new(o, "mode", json_string(r->mode));
+    bad |= json_object_set_new(o, "request_id", json_string(r->request_id));
+    bad |= json_object_set_new(o, "parameters", params);
+    bad |= json_object_set_new(o, "created", json_string(r->created));
+    bad |= set_hex(o, "receipt_digest", r->receipt_digest, VI_SHA256_LEN);
+    if (r->signature_algorithm == VI_SIG_ED25519) {
+        bad |= set_hex(o, "signature", r->signature, VI_ED25519_SIG_LEN);
+        bad |= set_hex(o, "public_key", r->public_key, VI_ED25519_KEY_LEN);
+    } else {
+        bad |= json_object_set_new(o, "signature", json_string(""));
+        bad |= json_object_set_new(o, "public_key", json_string(""));
+    }
+    bad |= json_object_set_new(o, "signature_algorithm", json_string(alg));
+    if (bad || json_object_size(o) != (size_t)N_FIELDS) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* ==== From JSON ==== */
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    case JSON_NULL: return "null";
+    }
+    return "unknown";
+}
+
+/* The string value of field `key` (present, a string, no NUL inside). */
+static vi_status get_string(const json_t *o, const char *key, const char **out, vi_error *err)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!json_is_string(v))
+        return vi_fail(err, VI_ERR_INVALID, "receipt field '%s' must be a string (got %s)", key,
+                       type_name(v));
+    *out = json_string_value(v);
+    if (strlen(*out) != json_string_length(v))
+        return vi_fail(err, VI_ERR_INVALID, "receipt field '%s' contains a NUL character", key);
+    return VI_OK;
+}
+
+static vi_status get_u32(const json_t *o, const char *key, uint32_t *out, vi_error *err)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v))
+        return vi_fail(err, VI_ERR_INVALID, "receipt field '%s' must be an integer (got %s)", key,
+                       type_name(v));
+    json_int_t x = json_integer_value(v);
+    if (x < 0 || x > (json_int_t)UINT32_MAX)
+        return vi_fail(err, VI_ERR_INVALID, "receipt field '%s' is %lld, outside [0, %u]", key,
+                       (long long)x, (unsigned)UINT32_MAX);
+    *out = (uint32_t)x;
+    return VI_OK;
+}
+
+static vi_status get_hex(const json_t *o, const char *key, uint8_t *out, size_t n, vi_error *err)
+{
+    const char *s = NULL;
+    vi_status st = get_string(o, key, &s, err);
+    if (st != VI_OK)
+        return st;
+    char what[64];
+    snprintf(what, sizeof what, "receipt field '%s'", key);
+    return vi_hex_decode(s, out, n, what, err);
+}
+
+static vi_status get_params(const json_t *o, vi_receipt *r, vi_error *err)
+{
+    const json_t *p = json_object_get(o, "parameters");
+    if (!json_is_object(p))
+        return vi_fail(err, VI_ERR_INVALID, "receipt field 'parameters' must be an object (got %s)",
+                       type_name(p));
+    if (json_object_size(p) > VI_RECEIPT_MAX_PARAMS)
+        return vi_fail(err, VI_ERR_INVALID,
+                       "receipt field 'parameters' has %zu entries (at most %d)",
+                       json_object_size(p), VI_RECEIPT_MAX_PARAMS);
+    json_t *obj = (json_t *)p; /* the iterator API takes non-const objects */
+    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+        const char *key = json_object_iter_key(it);
+        const json_t *v = json_object_iter_value(it);
+        if (strlen(key) != json_object_iter_key_len(it))
+            return vi_fail(err, VI_ERR_INVALID, "receipt parameter key contains a NUL character");
+        if (!json_is_string(v))
+            return vi_fail(err, VI_ERR_INVALID, "receipt parameter '%s' must be a string (got %s)",
+                           key, type_name(v));
+        if (strlen(json_string_value(v)) != json_string_length(v))
+            return vi_fail(err, VI_ERR_INVALID, "receipt parameter '%s' contains a NUL character",
+                           key);
+        vi_status st = vi_receipt_set_param(r, key, json_string_value(v), err);
+        if (st != VI_OK)
+            return st;
+    }
+    return VI_OK;
+}
+
+vi_status vi_receipt_from_json(const json_t *j, vi_receipt *r, vi_error *err)
+{
+    static const char *const STRINGS[] = {"model_name", "model_version", "engine_id",
+                                          "mode",       "request_id",    "created"};
+    vi_receipt_init(r);
+    r->mode[0] = '\0';
+    if (!json_is_object(j))
+        return vi_fail(err, VI_ERR_INVALID, "receipt must be a JSON object (got %s)",
+                       j ? type_name(j) : "nothing");
+    json_t *obj = (json_t *)j; /* the iterator API takes non-const objects */
+    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+        const char *key = json_object_iter_key(it);
+        int known = 0;
+        for (int i = 0; i < N_FIELDS && !known; i++)
+            known = strcmp(key, FIELDS[i]) == 0 && strlen(key) == json_object_iter_key_len(it);
+        if (!known)
+            return vi_fail(err, VI_ERR_INVALID, "receipt has an unknown field '%s'", key);
+    }
+    for (int i = 0; i < N_FIELDS; i++)
+        if (!json_object_get(j, FIELDS[i]))
+            return vi_fail(err, VI_ERR_INVALID, "receipt field '%s' is missing", FIELDS[i]);
+
+    vi_status st = get_u32(j, "format_version", &r->format_version, err);
+    if (st == VI_OK)
+        st = get_u32(j, "order_version", &r->order_version, err);
+    for (size_t i = 0; st == VI_OK && i < sizeof STRINGS / sizeof STRINGS[0]; i++) {
+        const char *s = NULL;
+        st = get_string(j, STRINGS[i], &s, err);
+        if (st == VI_OK)
+            st = vi_receipt_set_string(r, STRINGS[i], s, err);
+    }
+    if (st == VI_OK)
+        st = get_hex(j, "model_digest", r->model_digest, VI_SHA256_LEN, err);
+    if (st == VI_OK)
+        st = get_hex(j, "input_digest", r->input_digest, VI_SHA256_LEN, err);
+    if (st == VI_OK)
+        st = get_hex(j, "output_digest", r->output_digest, VI_SHA256_LEN, err);
+    if (st == VI_OK)
+        st = get_hex(j, "receipt_digest", r->receipt_digest, VI_SHA256_LEN, err);
+    if (st == VI_OK)
+        st = get_params(j, r, err);
+    const char *alg = NULL;
+    if (st == VI_OK)
+        st = get_string(j, "signature_algorithm", &alg, err);
+    if (st != VI_OK)
+        return st;
+    int a = vi_sig_alg_from_name(alg);
+    if (a < 0)
+        return vi_fail(err, VI_ERR_INVALID,
+                       "receipt field 'signature_algorithm' must be \"ed25519\" or \"none\" "
+                       "(got \"%s\")",
+                       alg);
+    r->signature_algorithm = a;
+    if (a == VI_SIG_ED25519) {
+        st = get_hex(j, "signature", r->signature, VI_ED25519_SIG_LEN, err);
+        if (st == VI_OK)
+            st = get_hex(j, "public_key", r->public_key, VI_ED25519_KEY_LEN, err);
+        return st;
+    }
+    const char *sig = NULL, *pub = NULL;
+    st = get_string(j, "signature", &sig, err);
+    if (st == VI_OK)
+        st = get_string(j, "public_key", &pub, err);
+    if (st != VI_OK)
+        return st;
+    if (sig[0] || pub[0])
+        return vi_fail(err, VI_ERR_INVALID,
+                       "receipt has signature_algorithm \"none\" but a non-empty %s",
+                       sig[0] ? "signature" : "public_key");
+    return VI_OK;
+}

@@ -1,0 +1,24 @@
+/* server/receipt_json.h — a receipt as a JSON object (jansson): digests,
+ * keys and signatures in lowercase hex, parameters as an object of strings.
+ * The JSON form carries the same fields as core/receipt.h, nothing more. */
+#ifndef VI_RECEIPT_JSON_H
+#define VI_RECEIPT_JSON_H
+
+#include <jansson.h>
+
+#include "core/receipt.h"
+#include "core/status.h"
+
+/* The receipt as a new JSON object (fields in the order of docs/receipts.md);
+ * NULL if memory runs out or a string field is not valid UTF-8. */
+json_t *vi_receipt_to_json(const vi_receipt *r);
+
+/* Parses a receipt object strictly: every field present with its type, no
+ * unknown field, hex of the exact length, strings that fit. Fills r (zeroed
+ * first) or fails naming the field: VI_ERR_INVALID, or VI_ERR_LIMIT for a
+ * string longer than its field. It does not check the digest or the
+ * signature (vi_receipt_check does). Duplicate keys are the parser's to
+ * refuse (json_loads with JSON_REJECT_DUPLICATES). */
+vi_status vi_receipt_from_json(const json_t *j, vi_receipt *r, vi_error *err);
+
+#endif

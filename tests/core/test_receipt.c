@@ -1,0 +1,784 @@
+/* tests/core/test_receipt.c — receipts: the canonical encoding rebuilt by
+ * hand and hashed with OpenSSL, golden digest and signature (RFC 8032 test
+ * key, checked with Python's cryptography), sealing and checking, every
+ * single-bit change of every field caught with the right reason, unsigned
+ * receipts, trusted keys, field validation, JSON round trip and strict JSON
+ * parsing, and key files (mode 0600, no overwrite, permission and type checks). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "core/hex.h"
+#include "core/keys.h"
+#include "core/receipt.h"
+#include "server/receipt_json.h"
+#include "test_util.h"
+
+/* RFC 8032 section 7.1, TEST 1: secret key and the public key it must give. */
+static const char RFC8032_SEED[] = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+static const char RFC8032_PUB[] = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+
+/* The golden receipt's digests (the golden values of test_digest.c). */
+static const char MODEL_DIGEST[] = "3fc5bcd124e74e81e658ed557a01faeda238d767b57e6b28cd04bb262eb7412a";
+static const char INPUT_DIGEST[] = "ec4aa817a975a0f79fe401ae845e15509133992ac3e40118bee68a3f3e812b8e";
+static const char OUTPUT_DIGEST[] = "848466fdbeef5d91360cb2571d0256597664f4c1ebf7d6cab0c2afef18326759";
+static const char ENGINE_ID[] = "verinfer/0.1.0 order/1 backend/cpu isa/avx512";
+
+#define GOLDEN_RECEIPT_DIGEST "77f5e3516bdfeca42df0ede38a095f3fc4b9cba5b517a7786a9fad2842e05a37"
+#define GOLDEN_SIGNATURE                                                                          \
+    "33ce38e50b71496a6d88c33b42165278b33defea1fd3cc045a07e6df41e5ce54"                             \
+    "9ca2d832ffc1cbcdfca40cd0e31d7bb996de1f9c9c8d55001549f426d4d9890f"
+
+/* ==== helpers ==== */
+
+static EVP_PKEY *rfc_key(void)
+{
+    uint8_t seed[32];
+    vi_error err;
+    EVP_PKEY *key = NULL;
+    assert_int_equal(vi_hex_decode(RFC8032_SEED, seed, 32, "seed", &err), VI_OK);
+    assert_int_equal(vi_key_from_seed(seed, &key, &err), VI_OK);
+    return key;
+}
+
+/* The golden receipt, fields set but not sealed. */
+static void sample(vi_receipt *r)
+{
+    vi_error err;
+    vi_receipt_init(r);
+    assert_int_equal(vi_receipt_set_string(r, "model_name", "tiny", &err), VI_OK);
+    assert_int_equal(vi_receipt_set_string(r, "model_version", "1", &err), VI_OK);
+    assert_int_equal(vi_receipt_set_string(r, "engine_id", ENGINE_ID, &err), VI_OK);
+    assert_int_equal(vi_receipt_set_string(r, "request_id", "req-42", &err), VI_OK);
+    assert_int_equal(vi_receipt_set_param(r, "outputs", "logits", &err), VI_OK);
+    assert_int_equal(vi_receipt_set_param(r, "binary_data", "false", &err), VI_OK);
+    assert_int_equal(vi_receipt_set_created(r, 1795600800, &err), VI_OK);
+    assert_int_equal(vi_hex_decode(MODEL_DIGEST, r->model_digest, 32, "m", &err), VI_OK);
+    assert_int_equal(vi_hex_decode(INPUT_DIGEST, r->input_digest, 32, "i", &err), VI_OK);
+    assert_int_equal(vi_hex_decode(OUTPUT_DIGEST, r->output_digest, 32, "o", &err), VI_OK);
+}
+
+static void signed_sample(vi_receipt *r)
+{
+    vi_error err;
+    EVP_PKEY *key = rfc_key();
+    sample(r);
+    assert_int_equal(vi_receipt_seal(r, key, &err), VI_OK);
+    vi_key_free(key);
+}
+
+static void assert_hex(const uint8_t *p, size_t n, const char *want)
+{
+    char got[2 * 64 + 1];
+    vi_hex_encode(p, n, got);
+    assert_string_equal(got, want);
+}
+
+typedef struct {
+    uint8_t p[4096];
+    size_t n;
+} bytes;
+
+static void put(bytes *b, const void *p, size_t n)
+{
+    assert_true(b->n + n <= sizeof b->p);
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+static void put_u32(bytes *b, uint32_t v)
+{
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    put(b, x, 4);
+}
+
+static void put_str(bytes *b, const char *s)
+{
+    put_u32(b, (uint32_t)strlen(s));
+    put(b, s, strlen(s));
+}
+
+static void put_hex(bytes *b, const char *hex)
+{
+    uint8_t x[32];
+    vi_error err;
+    assert_int_equal(vi_hex_decode(hex, x, 32, "hex", &err), VI_OK);
+    put(b, x, 32);
+}
+
+/* ==== encoding, golden values, sealing ==== */
+
+static void test_encoding_by_hand(void **state)
+{
+    (void)state;
+    bytes b = {.n = 0};
+    put_str(&b, "verinfer.receipt.v1");
+    put_u32(&b, 1);
+    put_str(&b, "tiny");
+    put_str(&b, "1");
+    put_hex(&b, MODEL_DIGEST);
+    put_hex(&b, INPUT_DIGEST);
+    put_hex(&b, OUTPUT_DIGEST);
+    put_str(&b, ENGINE_ID);
+    put_u32(&b, 1);
+    put_str(&b, "exact");
+    put_str(&b, "req-42");
+    put_u32(&b, 2);
+    put_str(&b, "binary_data"); /* sorted by key */
+    put_str(&b, "false");
+    put_str(&b, "outputs");
+    put_str(&b, "logits");
+    put_str(&b, "2026-11-25T10:00:00Z");
+    uint8_t want[32];
+    unsigned len;
+    assert_int_equal(EVP_Digest(b.p, b.n, want, &len, EVP_sha256(), NULL), 1);
+
+    vi_receipt r;
+    signed_sample(&r);
+    assert_memory_equal(r.receipt_digest, want, 32);
+    assert_hex(r.receipt_digest, 32, GOLDEN_RECEIPT_DIGEST);
+    assert_int_equal(r.signature_algorithm, VI_SIG_ED25519);
+    assert_hex(r.public_key, 32, RFC8032_PUB);
+    assert_hex(r.signature, 64, GOLDEN_SIGNATURE);
+
+    /* the signature verifies, by OpenSSL directly, over tag || digest */
+    bytes m = {.n = 0};
+    put_str(&m, "verinfer.receipt.sig.v1");
+    put(&m, want, 32);
+    EVP_PKEY *pub = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, r.public_key, 32);
+    assert_non_null(pub);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    assert_int_equal(EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub), 1);
+    assert_int_equal(EVP_DigestVerify(ctx, r.signature, 64, m.p, m.n), 1);
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(pub);
+
+    vi_receipt_verdict v = VI_RECEIPT_UNSIGNED;
+    vi_error err;
+    assert_int_equal(vi_receipt_check(&r, NULL, &v, &err), VI_OK);
+    assert_int_equal(v, VI_RECEIPT_SIGNED);
+    assert_string_equal(err.msg, "signed");
+}
+
+/* ==== every bit of every field ==== */
+
+static void flip_all_bits(const vi_receipt *good, size_t offset, size_t len, const char *field,
+                          vi_status want_st, const char *want_msg)
+{
+    for (size_t byte = 0; byte < len; byte++)
+        for (int bit = 0; bit < 8; bit++) {
+            vi_receipt r = *good;
+            ((uint8_t *)&r)[offset + byte] ^= (uint8_t)(1u << bit);
+            vi_error err = {{0}};
+            vi_receipt_verdict v;
+            vi_status st = vi_receipt_check(&r, NULL, &v, &err);
+            if (st != want_st || !strstr(err.msg, want_msg))
+                fail_msg("%s byte %zu bit %d: got %d \"%s\", want %d \"%s\"", field, byte, bit, st,
+                         err.msg, want_st, want_msg);
+        }
+}
+
+static void test_every_bit_flip_is_caught(void **state)
+{
+    (void)state;
+    vi_receipt r;
+    signed_sample(&r);
+    const char *const DIGEST = "receipt_digest does not match its fields";
+    const char *const SIG = "signature does not verify";
+#define FLIP(field, len, st, msg) flip_all_bits(&r, offsetof(vi_receipt, field), len, #field, st, msg)
+#define FLIP_STR(field) FLIP(field, strlen(r.field), VI_ERR_VERIFY, DIGEST)
+    FLIP(format_version, 4, VI_ERR_UNSUPPORTED, "unsupported receipt format_version");
+    FLIP(order_version, 4, VI_ERR_VERIFY, DIGEST);
+    FLIP_STR(model_name);
+    FLIP_STR(model_version);
+    FLIP(model_digest, 32, VI_ERR_VERIFY, DIGEST);
+    FLIP(input_digest, 32, VI_ERR_VERIFY, DIGEST);
+    FLIP(output_digest, 32, VI_ERR_VERIFY, DIGEST);
+    FLIP_STR(engine_id);
+    FLIP_STR(mode);
+    FLIP_STR(request_id);
+    FLIP_STR(params[0].key);
+    FLIP_STR(params[0].value);
+    FLIP_STR(params[1].key);
+    FLIP_STR(params[1].value);
+    FLIP_STR(created);
+    FLIP(receipt_digest, 32, VI_ERR_VERIFY, DIGEST);
+    FLIP(signature, 64, VI_ERR_VERIFY, SIG);
+    FLIP(public_key, 32, VI_ERR_VERIFY, SIG);
+#undef FLIP_STR
+#undef FLIP
+    /* n_params: 2 -> 3, 0, 6, 10 change the encoding; larger counts are refused */
+    for (int bit = 0; bit < 32; bit++) {
+        vi_receipt t = r;
+        t.n_params ^= (int32_t)(1u << bit);
+        vi_error err;
+        vi_status st = vi_receipt_check(&t, NULL, NULL, &err);
+        if (bit < 4) {
+            assert_int_equal(st, VI_ERR_VERIFY);
+            assert_string_equal(err.msg, DIGEST);
+        } else {
+            assert_int_equal(st, VI_ERR_INVALID);
+            assert_non_null(strstr(err.msg, " parameters (at most 16)"));
+        }
+    }
+    /* signature_algorithm: ed25519 -> none, or an unknown value */
+    for (int bit = 0; bit < 32; bit++) {
+        vi_receipt t = r;
+        t.signature_algorithm ^= (int32_t)(1u << bit);
+        vi_error err;
+        assert_int_equal(vi_receipt_check(&t, NULL, NULL, &err), VI_ERR_VERIFY);
+        if (bit == 0)
+            assert_string_equal(err.msg,
+                                "receipt is marked unsigned but carries a signature or public key");
+        else
+            assert_non_null(strstr(err.msg, "unknown signature_algorithm "));
+    }
+}
+
+/* ==== unsigned receipts and trusted keys ==== */
+
+static void test_unsigned_receipt(void **state)
+{
+    (void)state;
+    vi_receipt r;
+    vi_error err;
+    sample(&r);
+    assert_int_equal(vi_receipt_seal(&r, NULL, &err), VI_OK);
+    assert_hex(r.receipt_digest, 32, GOLDEN_RECEIPT_DIGEST); /* the key is not part of the digest */
+    assert_int_equal(r.signature_algorithm, VI_SIG_NONE);
+    vi_receipt_verdict v = VI_RECEIPT_SIGNED;
+    assert_int_equal(vi_receipt_check(&r, NULL, &v, &err), VI_OK);
+    assert_int_equal(v, VI_RECEIPT_UNSIGNED);
+    assert_string_equal(err.msg, "unsigned");
+    uint8_t pub[32];
+    assert_int_equal(vi_hex_decode(RFC8032_PUB, pub, 32, "pub", &err), VI_OK);
+    assert_int_equal(vi_receipt_check(&r, pub, &v, &err), VI_ERR_VERIFY);
+    assert_string_equal(err.msg, "receipt is unsigned, but a signature by the trusted key is required");
+    r.output_digest[0] ^= 1;
+    assert_int_equal(vi_receipt_check(&r, NULL, &v, &err), VI_ERR_VERIFY);
+    assert_string_equal(err.msg, "receipt_digest does not match its fields");
+    r.output_digest[0] ^= 1;
+    r.public_key[31] = 1;
+    assert_int_equal(vi_receipt_check(&r, NULL, &v, &err), VI_ERR_VERIFY);
+    assert_string_equal(err.msg, "receipt is marked unsigned but carries a signature or public key");
+}
+
+static void test_trusted_key(void **state)
+{
+    (void)state;
+    vi_receipt r;
+    vi_error err;
+    signed_sample(&r);
+    uint8_t pub[32], other[32];
+    assert_int_equal(vi_hex_decode(RFC8032_PUB, pub, 32, "pub", &err), VI_OK);
+    assert_int_equal(vi_receipt_check(&r, pub, NULL, &err), VI_OK);
+    /* a receipt re-signed by another key is intact but not trusted */
+    uint8_t seed[32] = {1};
+    EVP_PKEY *key = NULL;
+    assert_int_equal(vi_key_from_seed(seed, &key, &err), VI_OK);
+    assert_int_equal(vi_key_public_raw(key, other, &err), VI_OK);
+    assert_int_equal(vi_receipt_seal(&r, key, &err), VI_OK);
+    vi_key_free(key);
+    assert_int_equal(vi_receipt_check(&r, NULL, NULL, &err), VI_OK);
+    assert_int_equal(vi_receipt_check(&r, other, NULL, &err), VI_OK);
+    assert_int_equal(vi_receipt_check(&r, pub, NULL, &err), VI_ERR_VERIFY);
+    char want[200], hex[65];
+    vi_hex_encode(other, 32, hex);
+    snprintf(want, sizeof want, "signature verifies, but public_key %s is not the trusted key", hex);
+    assert_string_equal(err.msg, want);
+}
+
+/* ==== setters and validation ==== */
+
+static void test_setters(void **state)
+{
+    (void)state;
+    vi_receipt r;
+    vi_error err;
+    vi_receipt_init(&r);
+    assert_int_equal(r.format_version, 1);
+    assert_int_equal(r.order_version, 1);
+    assert_string_equal(r.mode, "exact");
+    assert_int_equal(vi_receipt_set_param(&r, "m", "1", &err), VI_OK);
+    assert_int_equal(vi_receipt_set_param(&r, "z", "2", &err), VI_OK);
+    assert_int_equal(vi_receipt_set_param(&r, "a", "3", &err), VI_OK);
+    assert_int_equal(vi_receipt_set_param(&r, "m", "4", &err), VI_OK); /* replaces */
+    assert_int_equal(r.n_params, 3);
+    assert_string_equal(r.params[0].key, "a");
+    assert_string_equal(r.params[1].key, "m");
+    assert_string_equal(r.params[1].value, "4");
+    assert_string_equal(r.params[2].key, "z");
+    for (int i = 3; i < VI_RECEIPT_MAX_PARAMS; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "k%02d", i);
+        assert_int_equal(vi_receipt_set_param(&r, k, "", &err), VI_OK);
+    }
+    assert_int_equal(vi_receipt_set_param(&r, "k99", "x", &err), VI_ERR_LIMIT);
+    assert_string_equal(err.msg, "receipt already has 16 parameters; cannot add 'k99'");
+    assert_int_equal(vi_receipt_set_param(&r, "a", "still replaceable", &err), VI_OK);
+    assert_int_equal(vi_receipt_set_param(&r, "", "x", &err), VI_ERR_INVALID);
+    assert_string_equal(err.msg, "receipt parameter key is empty");
+    char big[300];
+    memset(big, 'v', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(vi_receipt_set_param(&r, "a", big, &err), VI_ERR_LIMIT);
+    assert_string_equal(err.msg, "receipt parameter 'a' value is 299 bytes long (at most 255)");
+    assert_int_equal(vi_receipt_set_string(&r, "request_id", big, &err), VI_ERR_LIMIT);
+    assert_string_equal(err.msg, "receipt field 'request_id' is 299 bytes long (at most 255)");
+    assert_int_equal(vi_receipt_set_string(&r, "receipt_digest", "x", &err), VI_ERR_INVALID);
+    assert_string_equal(err.msg, "receipt has no string field 'receipt_digest'");
+
+    assert_int_equal(vi_receipt_set_created(&r, 0, &err), VI_OK);
+    assert_string_equal(r.created, "1970-01-01T00:00:00Z");
+    assert_int_equal(vi_receipt_set_created(&r, -1, &err), VI_OK);
+    assert_string_equal(r.created, "1969-12-31T23:59:59Z");
+    assert_int_equal(vi_receipt_set_created(&r, 951782400, &err), VI_OK);
+    assert_string_equal(r.created, "2000-02-29T00:00:00Z");
+    assert_int_equal(vi_receipt_set_created(&r, 253402300800LL, &err), VI_ERR_INVALID);
+    assert_string_equal(err.msg, "time 253402300800 is outside years 0000..9999");
+
+    char id[64];
+    assert_int_equal(vi_engine_id(id, sizeof id, "cpu", "avx512", &err), VI_OK);
+    assert_string_equal(id, "verinfer/" VERINFER_VERSION " order/1 backend/cpu isa/avx512");
+    assert_int_equal(vi_engine_id(id, sizeof id, "cuda", NULL, &err), VI_OK);
+    assert_string_equal(id, "verinfer/" VERINFER_VERSION " order/1 backend/cuda");
+    assert_int_equal(vi_engine_id(id, 10, "cpu", "avx2", &err), VI_ERR_LIMIT);
+    assert_string_equal(err.msg, "engine id does not fit in 10 bytes");
+}
+
+static void expect_seal_fails(const vi_receipt *r, vi_status want_st, const char *want_msg)
+{
+    vi_receipt t = *r;
+    vi_error err;
+    assert_int_equal(vi_receipt_seal(&t, NULL, &err), want_st);
+    assert_string_equal(err.msg, want_msg);
+}
+
+static void test_validation(void **state)
+{
+    (void)state;
+    vi_receipt r, t;
+    vi_error err;
+    sample(&r);
+    t = r;
+    t.model_name[0] = '\0';
+    expect_seal_fails(&t, VI_ERR_INVALID, "receipt field 'model_name' is empty");
+    t = r;
+    t.format_version = 2;
+    expect_seal_fails(&t, VI_ERR_UNSUPPORTED,
+                      "unsupported receipt format_version 2 (this build handles version 1)");
+    t = r;
+    t.order_version = 0;
+    expect_seal_fails(&t, VI_ERR_INVALID, "receipt order_version is 0");
+    static const char *const BAD_TIMES[] = {
+        "2026-02-29T00:00:00Z", "2026-11-25 10:00:00Z", "2026-11-25T10:00:00+00:00",
+        "2026-13-01T00:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T10:00:00.5Z",
+        "2026-11-25t10:00:00z", "",
+    };
+    for (size_t i = 0; i < sizeof BAD_TIMES / sizeof BAD_TIMES[0]; i++) {
+        t = r;
+        assert_int_equal(vi_receipt_set_string(&t, "created", BAD_TIMES[i], &err), VI_OK);
+        char want[160];
+        if (BAD_TIMES[i][0])
+            snprintf(want, sizeof want,
+                     "receipt field 'created' is \"%s\"; expected UTC time as YYYY-MM-DDTHH:MM:SSZ",
+                     BAD_TIMES[i]);
+        else
+            snprintf(want, sizeof want, "receipt field 'created' is empty");
+        expect_seal_fails(&t, VI_ERR_INVALID, want);
+    }
+    t = r;
+    assert_int_equal(vi_receipt_set_string(&t, "created", "2024-02-29T23:59:60Z", &err), VI_OK);
+    assert_int_equal(vi_receipt_seal(&t, NULL, &err), VI_OK);
+
+    static const struct {
+        const char *s;
+        size_t bad;
+    } UTF8[] = {
+        {"\xff", 0}, {"ok\xc0\xaf", 2}, {"\xed\xa0\x80", 0}, {"ab\xe2\x82", 2},
+        {"\xf4\x90\x80\x80", 0}, {"x\x80", 1},
+    };
+    for (size_t i = 0; i < sizeof UTF8 / sizeof UTF8[0]; i++) {
+        t = r;
+        assert_int_equal(vi_receipt_set_string(&t, "request_id", UTF8[i].s, &err), VI_OK);
+        char want[120];
+        snprintf(want, sizeof want, "receipt field 'request_id' is not valid UTF-8 (byte %zu)", UTF8[i].bad);
+        expect_seal_fails(&t, VI_ERR_INVALID, want);
+    }
+    t = r;
+    assert_int_equal(vi_receipt_set_string(&t, "request_id", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", &err),
+                     VI_OK);
+    assert_int_equal(vi_receipt_seal(&t, NULL, &err), VI_OK);
+    assert_int_equal(vi_receipt_check(&t, NULL, NULL, &err), VI_OK);
+
+    t = r;
+    vi_receipt_param p = t.params[0];
+    t.params[0] = t.params[1];
+    t.params[1] = p;
+    expect_seal_fails(&t, VI_ERR_INVALID,
+                      "receipt parameters are not sorted and unique: 'binary_data' follows 'outputs'");
+    t = r;
+    memset(t.engine_id, 'e', sizeof t.engine_id);
+    expect_seal_fails(&t, VI_ERR_INVALID, "receipt field 'engine_id' is not NUL-terminated");
+
+    /* a receipt whose digest matches but whose fields are malformed */
+    t = r;
+    assert_int_equal(vi_receipt_set_string(&t, "created", "yesterday", &err), VI_OK);
+    assert_int_equal(vi_receipt_compute_digest(&t, t.receipt_digest, &err), VI_OK);
+    assert_int_equal(vi_receipt_check(&t, NULL, NULL, &err), VI_ERR_INVALID);
+    assert_string_equal(err.msg, "receipt is sealed but malformed: receipt field 'created' is "
+                                 "\"yesterday\"; expected UTC time as YYYY-MM-DDTHH:MM:SSZ");
+
+    /* sealing with a key that is not Ed25519 */
+    EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(ec);
+    t = r;
+    assert_int_equal(vi_receipt_seal(&t, ec, &err), VI_ERR_INVALID);
+    assert_string_equal(err.msg, "receipts are signed with Ed25519 keys only (got EC)");
+    EVP_PKEY_free(ec);
+}
+
+/* ==== JSON ==== */
+
+/* The golden receipt as JSON (JSON_COMPACT), field order as written. */
+#define GOLDEN_JSON \
+    "{\"format_version\":1," \
+    "\"model_name\":\"tiny\"," \
+    "\"model_version\":\"1\"," \
+    "\"model_digest\":\"3fc5bcd124e74e81e658ed557a01faeda238d767b57e6b28cd04bb262eb7412a\"," \
+    "\"input_digest\":\"ec4aa817a975a0f79fe401ae845e15509133992ac3e40118bee68a3f3e812b8e\"," \
+    "\"output_digest\":\"848466fdbeef5d91360cb2571d0256597664f4c1ebf7d6cab0c2afef18326759\"," \
+    "\"engine_id\":\"verinfer/0.1.0 order/1 backend/cpu isa/avx512\"," \
+    "\"order_version\":1," \
+    "\"mode\":\"exact\"," \
+    "\"request_id\":\"req-42\"," \
+    "\"parameters\":{\"binary_data\":\"false\"," \
+    "\"outputs\":\"logits\"}," \
+    "\"created\":\"2026-11-25T10:00:00Z\"," \
+    "\"receipt_digest\":\"77f5e3516bdfeca42df0ede38a095f3fc4b9cba5b517a7786a9fad2842e05a37\"," \
+    "\"signature\":\"33ce38e50b71496a6d88c33b42165278b33defea1fd3cc045a07e6df41e5ce549ca2d832ffc1cbcdfca40cd0e31d7bb996de1f9c9c8d55001549f426d4d9890f\"," \
+    "\"public_key\":\"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\"," \
+    "\"signature_algorithm\":\"ed25519\"}"
+
+static char *dump(const json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    assert_non_null(s);
+    return s;
+}
+
+static void test_json_round_trip(void **state)
+{
+    (void)state;
+    vi_receipt r, back;
+    vi_error err;
+    signed_sample(&r);
+    json_t *j = vi_receipt_to_json(&r);
+    assert_non_null(j);
+    char *text = dump(j);
+    assert_string_equal(text, GOLDEN_JSON);
+    json_error_t jerr;
+    json_t *parsed = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    assert_non_null(parsed);
+    assert_int_equal(vi_receipt_from_json(parsed, &back, &err), VI_OK);
+    assert_memory_equal(&back, &r, sizeof r);
+    assert_int_equal(vi_receipt_check(&back, NULL, NULL, &err), VI_OK);
+    json_t *again = vi_receipt_to_json(&back);
+    char *text2 = dump(again);
+    assert_string_equal(text2, text);
+    free(text);
+    free(text2);
+    json_decref(j);
+    json_decref(parsed);
+    json_decref(again);
+
+    /* unsigned, empty optional fields */
+    sample(&r);
+    assert_int_equal(vi_receipt_set_string(&r, "model_version", "", &err), VI_OK);
+    assert_int_equal(vi_receipt_set_string(&r, "request_id", "", &err), VI_OK);
+    r.n_params = 0;
+    memset(r.params, 0, sizeof r.params);
+    assert_int_equal(vi_receipt_seal(&r, NULL, &err), VI_OK);
+    j = vi_receipt_to_json(&r);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "signature")), "");
+    assert_string_equal(json_string_value(json_object_get(j, "public_key")), "");
+    assert_string_equal(json_string_value(json_object_get(j, "signature_algorithm")), "none");
+    assert_int_equal(json_object_size(json_object_get(j, "parameters")), 0);
+    assert_int_equal(vi_receipt_from_json(j, &back, &err), VI_OK);
+    assert_memory_equal(&back, &r, sizeof r);
+    vi_receipt_verdict v;
+    assert_int_equal(vi_receipt_check(&back, NULL, &v, &err), VI_OK);
+    assert_int_equal(v, VI_RECEIPT_UNSIGNED);
+    json_decref(j);
+
+    /* invalid UTF-8 cannot be put in JSON */
+    sample(&r);
+    r.request_id[0] = (char)0xff;
+    assert_null(vi_receipt_to_json(&r));
+}
+
+static void test_json_tampered_text_fails_check(void **state)
+{
+    (void)state;
+    vi_receipt r, back;
+    vi_error err;
+    signed_sample(&r);
+    json_t *j = vi_receipt_to_json(&r);
+    json_object_set_new(j, "output_digest", json_string(INPUT_DIGEST));
+    assert_int_equal(vi_receipt_from_json(j, &back, &err), VI_OK);
+    assert_int_equal(vi_receipt_check(&back, NULL, NULL, &err), VI_ERR_VERIFY);
+    assert_string_equal(err.msg, "receipt_digest does not match its fields");
+    json_decref(j);
+}
+
+typedef struct {
+    const char *key;   /* field to change (NULL: none) */
+    const char *value; /* JSON text of the new value; NULL deletes the field */
+    vi_status st;
+    const char *msg;
+} json_case;
+
+static void test_json_strict(void **state)
+{
+    (void)state;
+    static const json_case CASES[] = {
+        {"created", NULL, VI_ERR_INVALID, "receipt field 'created' is missing"},
+        {"signature_algorithm", NULL, VI_ERR_INVALID, "receipt field 'signature_algorithm' is missing"},
+        {"extra", "1", VI_ERR_INVALID, "receipt has an unknown field 'extra'"},
+        {"format_version", "\"1\"", VI_ERR_INVALID, "receipt field 'format_version' must be an integer (got string)"},
+        {"format_version", "-1", VI_ERR_INVALID, "receipt field 'format_version' is -1, outside [0, 4294967295]"},
+        {"order_version", "1.0", VI_ERR_INVALID, "receipt field 'order_version' must be an integer (got number)"},
+        {"model_name", "null", VI_ERR_INVALID, "receipt field 'model_name' must be a string (got null)"},
+        {"mode", "5", VI_ERR_INVALID, "receipt field 'mode' must be a string (got integer)"},
+        {"created", "true", VI_ERR_INVALID, "receipt field 'created' must be a string (got boolean)"},
+        {"model_name", "\"a\\u0000b\"", VI_ERR_INVALID, "receipt field 'model_name' contains a NUL character"},
+        {"model_digest", "\"3fc5bcd124e74e81e658ed557a01faeda238d767b57e6b28cd04bb262eb7412\"", VI_ERR_INVALID,
+         "receipt field 'model_digest' must be 64 lowercase hex characters (got 63 characters)"},
+        {"input_digest", "\"EC4aa817a975a0f79fe401ae845e15509133992ac3e40118bee68a3f3e812b8e\"", VI_ERR_INVALID,
+         "receipt field 'input_digest' must be lowercase hex: character 0 is 'E' (0x45)"},
+        {"receipt_digest", "[]", VI_ERR_INVALID, "receipt field 'receipt_digest' must be a string (got array)"},
+        {"parameters", "[]", VI_ERR_INVALID, "receipt field 'parameters' must be an object (got array)"},
+        {"parameters", "{\"outputs\":3}", VI_ERR_INVALID, "receipt parameter 'outputs' must be a string (got integer)"},
+        {"parameters", "{\"\":\"x\"}", VI_ERR_INVALID, "receipt parameter key is empty"},
+        {"parameters",
+         "{\"a\":\"\",\"b\":\"\",\"c\":\"\",\"d\":\"\",\"e\":\"\",\"f\":\"\",\"g\":\"\",\"h\":\"\",\"i\":\"\","
+         "\"j\":\"\",\"k\":\"\",\"l\":\"\",\"m\":\"\",\"n\":\"\",\"o\":\"\",\"p\":\"\",\"q\":\"\"}",
+         VI_ERR_INVALID, "receipt field 'parameters' has 17 entries (at most 16)"},
+        {"signature_algorithm", "\"rsa\"", VI_ERR_INVALID,
+         "receipt field 'signature_algorithm' must be \"ed25519\" or \"none\" (got \"rsa\")"},
+        {"signature", "\"00\"", VI_ERR_INVALID,
+         "receipt field 'signature' must be 128 lowercase hex characters (got 2 characters)"},
+        {"public_key", "\"\"", VI_ERR_INVALID,
+         "receipt field 'public_key' must be 64 lowercase hex characters (got 0 characters)"},
+        {"signature_algorithm", "\"none\"", VI_ERR_INVALID,
+         "receipt has signature_algorithm \"none\" but a non-empty signature"},
+    };
+    vi_receipt r, back;
+    vi_error err;
+    signed_sample(&r);
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        const json_case *c = &CASES[i];
+        json_t *j = vi_receipt_to_json(&r);
+        assert_non_null(j);
+        if (c->value) {
+            json_error_t jerr;
+            json_t *v = json_loads(c->value, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+            if (!v)
+                fail_msg("case %zu: bad test JSON %s: %s", i, c->value, jerr.text);
+            json_object_set_new(j, c->key, v);
+        } else {
+            json_object_del(j, c->key);
+        }
+        memset(&err, 0, sizeof err);
+        vi_status st = vi_receipt_from_json(j, &back, &err);
+        if (st != c->st || strcmp(err.msg, c->msg) != 0)
+            fail_msg("case %zu (%s): got %d \"%s\", want %d \"%s\"", i, c->key, st, err.msg, c->st, c->msg);
+        json_decref(j);
+    }
+    /* a string longer than its field */
+    char big[VI_RECEIPT_ENGINE_MAX + 1];
+    memset(big, 'e', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    json_t *j = vi_receipt_to_json(&r);
+    json_object_set_new(j, "engine_id", json_string(big));
+    assert_int_equal(vi_receipt_from_json(j, &back, &err), VI_ERR_LIMIT);
+    assert_string_equal(err.msg, "receipt field 'engine_id' is 256 bytes long (at most 255)");
+    json_decref(j);
+    json_t *arr = json_array();
+    assert_int_equal(vi_receipt_from_json(arr, &back, &err), VI_ERR_INVALID);
+    assert_string_equal(err.msg, "receipt must be a JSON object (got array)");
+    json_decref(arr);
+    assert_int_equal(vi_receipt_from_json(NULL, &back, &err), VI_ERR_INVALID);
+    assert_string_equal(err.msg, "receipt must be a JSON object (got nothing)");
+}
+
+/* ==== key files ==== */
+
+static void test_key_generate_and_load(void **state)
+{
+    (void)state;
+    char dir[512], path[600];
+    vt_tmpdir("keys", dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/server.key", dir);
+    vi_error err;
+    assert_int_equal(vi_key_generate(path, &err), VI_OK);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    size_t len;
+    char *pem = vt_read_file(path, &len);
+    assert_non_null(pem);
+    assert_non_null(strstr(pem, "-----BEGIN PRIVATE KEY-----\n"));
+
+    /* never overwritten */
+    assert_int_equal(vi_key_generate(path, &err), VI_ERR_IO);
+    char want[1400];
+    snprintf(want, sizeof want, "key file '%s' already exists; refusing to overwrite it", path);
+    assert_string_equal(err.msg, want);
+    char *pem2 = vt_read_file(path, NULL);
+    assert_string_equal(pem2, pem);
+    free(pem2);
+
+    EVP_PKEY *key = NULL;
+    assert_int_equal(vi_key_load(path, &key, &err), VI_OK);
+    char hex[65];
+    assert_int_equal(vi_key_public_hex(key, hex, &err), VI_OK);
+    assert_int_equal(strlen(hex), 64);
+    vi_receipt r;
+    sample(&r);
+    assert_int_equal(vi_receipt_seal(&r, key, &err), VI_OK);
+    assert_hex(r.public_key, 32, hex);
+    uint8_t pub[32];
+    assert_int_equal(vi_key_public_raw(key, pub, &err), VI_OK);
+    assert_int_equal(vi_receipt_check(&r, pub, NULL, &err), VI_OK);
+    vi_key_free(key);
+
+    /* any access for group or others is refused */
+    static const mode_t MODES[] = {0644, 0640, 0604, 0620, 0602, 0610, 0601};
+    for (size_t i = 0; i < sizeof MODES / sizeof MODES[0]; i++) {
+        assert_int_equal(chmod(path, MODES[i]), 0);
+        key = NULL;
+        assert_int_equal(vi_key_load(path, &key, &err), VI_ERR_INVALID);
+        assert_null(key);
+        snprintf(want, sizeof want, "key file '%s' is readable by others (mode %04o); run: chmod 600 %s",
+                 path, (unsigned)MODES[i], path);
+        assert_string_equal(err.msg, want);
+    }
+    assert_int_equal(chmod(path, 0400), 0);
+    assert_int_equal(vi_key_load(path, &key, &err), VI_OK);
+    vi_key_free(key);
+    unlink(path);
+    free(pem);
+    (void)len;
+
+    snprintf(path, sizeof path, "%s/missing.key", dir);
+    assert_int_equal(vi_key_load(path, &key, &err), VI_ERR_IO);
+    snprintf(want, sizeof want, "cannot open key file '%s': No such file or directory", path);
+    assert_string_equal(err.msg, want);
+    rmdir(dir);
+}
+
+/* Writes key as PEM with mode 0600 (cipher: NULL for none). */
+static void write_key(const char *path, EVP_PKEY *key, const EVP_CIPHER *cipher)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(PEM_write_PrivateKey(f, key, cipher, (unsigned char *)"secret", cipher ? 6 : 0, NULL, NULL), 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_key_rejects_bad_files(void **state)
+{
+    (void)state;
+    char dir[512], path[600], want[1400];
+    vt_tmpdir("badkeys", dir, sizeof dir);
+    vi_error err;
+    EVP_PKEY *key = NULL;
+
+    snprintf(path, sizeof path, "%s/ec.key", dir);
+    EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(ec);
+    write_key(path, ec, NULL);
+    assert_int_equal(vi_key_load(path, &key, &err), VI_ERR_INVALID);
+    assert_null(key);
+    snprintf(want, sizeof want,
+             "key file '%s' holds a EC key; receipts are signed with Ed25519 only (generate one with: "
+             "verinfer keygen)",
+             path);
+    assert_string_equal(err.msg, want);
+    unlink(path);
+    EVP_PKEY_free(ec);
+
+    /* an encrypted key is refused, not prompted for */
+    snprintf(path, sizeof path, "%s/enc.key", dir);
+    EVP_PKEY *ed = rfc_key();
+    write_key(path, ed, EVP_aes_256_cbc());
+    assert_int_equal(vi_key_load(path, &key, &err), VI_ERR_INVALID);
+    snprintf(want, sizeof want, "key file '%s' holds no unencrypted PEM private key (", path);
+    assert_memory_equal(err.msg, want, strlen(want));
+    unlink(path);
+    EVP_PKEY_free(ed);
+
+    snprintf(path, sizeof path, "%s/junk.key", dir);
+    assert_int_equal(vt_write_file(path, "not a key\n", 10), 0);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(vi_key_load(path, &key, &err), VI_ERR_INVALID);
+    snprintf(want, sizeof want, "key file '%s' holds no unencrypted PEM private key (", path);
+    assert_memory_equal(err.msg, want, strlen(want));
+    unlink(path);
+
+    assert_int_equal(chmod(dir, 0700), 0);
+    assert_int_equal(vi_key_load(dir, &key, &err), VI_ERR_INVALID);
+    snprintf(want, sizeof want, "key file '%s' is not a regular file", dir);
+    assert_string_equal(err.msg, want);
+    rmdir(dir);
+}
+
+static void test_key_from_seed_matches_rfc8032(void **state)
+{
+    (void)state;
+    EVP_PKEY *key = rfc_key();
+    char hex[65];
+    vi_error err;
+    assert_int_equal(vi_key_public_hex(key, hex, &err), VI_OK);
+    assert_string_equal(hex, RFC8032_PUB);
+    vi_key_free(key);
+    vi_key_free(NULL);
+    EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_int_equal(vi_key_public_hex(ec, hex, &err), VI_ERR_INVALID);
+    assert_string_equal(err.msg, "not an Ed25519 key");
+    assert_string_equal(hex, "");
+    EVP_PKEY_free(ec);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_encoding_by_hand),
+        cmocka_unit_test(test_every_bit_flip_is_caught),
+        cmocka_unit_test(test_unsigned_receipt),
+        cmocka_unit_test(test_trusted_key),
+        cmocka_unit_test(test_setters),
+        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_json_round_trip),
+        cmocka_unit_test(test_json_tampered_text_fails_check),
+        cmocka_unit_test(test_json_strict),
+        cmocka_unit_test(test_key_generate_and_load),
+        cmocka_unit_test(test_key_rejects_bad_files),
+        cmocka_unit_test(test_key_from_seed_matches_rfc8032),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
