@@ -20,7 +20,7 @@ typedef struct vi_backend vi_backend;
 
 struct vi_backend {
     const char *name; /* "cpu", "cuda" */
-    char detail[128]; /* for the engine id, e.g. "isa=avx512" (never affects bits) */
+    char detail[128]; /* for the engine id: the ISA or device, e.g. "avx512" (never affects bits) */
     void *ctx;
 
     /* ---- memory ---- */

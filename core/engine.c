@@ -147,23 +147,38 @@ static vi_status check_inputs(const vi_engine *e, const vi_tensor *const *inputs
     return VI_OK;
 }
 
-/* Converts id inputs to int64 on the host and checks them against the table size. */
-static vi_status load_ids(const vi_engine *e, int vi, const vi_tensor *t, int64_t n, int64_t *ids,
-                          vi_error *err)
+static int64_t id_at(const vi_tensor *t, int64_t i)
+{
+    return t->dtype == VI_DT_INT32 ? ((const int32_t *)t->data)[i] : ((const int64_t *)t->data)[i];
+}
+
+/* Checks every id of an id input against the size of the tables it indexes. */
+static vi_status check_ids(const vi_engine *e, int vi, const vi_tensor *t, int64_t n, vi_error *err)
 {
     const vi_value *v = &e->model->graph.values[vi];
     int64_t V = e->embed_rows[vi];
     int64_t per_row = v->row_numel > 0 ? v->row_numel : 1;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t id = t->dtype == VI_DT_INT32 ? ((const int32_t *)t->data)[i]
-                                              : ((const int64_t *)t->data)[i];
-        if (V > 0 && (id < 0 || id >= V))
+    for (int64_t i = 0; V > 0 && i < n; i++) {
+        int64_t id = id_at(t, i);
+        if (id < 0 || id >= V)
             return vi_fail(err, VI_ERR_INVALID,
                            "input '%s' row %lld: id %lld is outside the embedding table [0, %lld)",
                            v->name, (long long)(i / per_row), (long long)id, (long long)V);
-        ids[i] = id;
     }
     return VI_OK;
+}
+
+vi_status vi_engine_validate(const vi_engine *e, const vi_tensor *const *inputs, int64_t rows,
+                             vi_error *err)
+{
+    const vi_graph *g = &e->model->graph;
+    vi_status st = check_inputs(e, inputs, rows, err);
+    for (int i = 0; st == VI_OK && i < g->n_inputs; i++) {
+        const vi_value *v = &g->values[g->inputs[i]];
+        if (v->dtype == VI_DT_INT32 || v->dtype == VI_DT_INT64)
+            st = check_ids(e, g->inputs[i], inputs[i], rows * v->row_numel, err);
+    }
+    return st;
 }
 
 static vi_status upload_inputs(vi_engine *e, const vi_tensor *const *inputs, int64_t rows,
@@ -186,9 +201,9 @@ static vi_status upload_inputs(vi_engine *e, const vi_tensor *const *inputs, int
             int64_t *ids = malloc(bytes ? bytes : 1);
             if (!ids)
                 return vi_fail(err, VI_ERR_NOMEM, "out of memory for input '%s'", v->name);
-            st = load_ids(e, vi, inputs[i], n, ids, err);
-            if (st == VI_OK)
-                st = b->upload(b, rs->buf[vi], ids, bytes);
+            for (int64_t k = 0; k < n; k++)
+                ids[k] = id_at(inputs[i], k);
+            st = b->upload(b, rs->buf[vi], ids, bytes);
             free(ids);
         } else {
             st = b->upload(b, rs->buf[vi], inputs[i]->data, bytes);
@@ -271,6 +286,16 @@ static vi_status run_node(vi_engine *e, int ni, int64_t rows, run_state *rs, vi_
     }
 }
 
+/* NaN payloads and signs differ between devices (x86 makes 0xffc00000, CUDA
+ * 0x7fffffff) and cannot cross JSON; a NaN in a model output is therefore
+ * always the canonical quiet NaN 0x7fc00000 (docs/determinism.md). */
+static void canonicalize_nans(float *v, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (v[i] != v[i])
+            v[i] = vi_bits_f32(0x7fc00000u);
+}
+
 static vi_status download_outputs(vi_engine *e, int64_t rows, run_state *rs, vi_tensor *outputs,
                                   vi_error *err)
 {
@@ -291,6 +316,8 @@ static vi_status download_outputs(vi_engine *e, int64_t rows, run_state *rs, vi_
         vi_status st = e->backend->download(e->backend, t->data, rs->buf[g->outputs[i]], bytes);
         if (st != VI_OK)
             return st;
+        if (t->dtype == VI_DT_FP32)
+            canonicalize_nans(t->data, rows * v->row_numel);
     }
     return VI_OK;
 }
@@ -299,7 +326,7 @@ vi_status vi_engine_run(vi_engine *e, const vi_tensor *const *inputs, int64_t ro
                         vi_tensor *outputs, vi_error *err)
 {
     const vi_graph *g = &e->model->graph;
-    vi_status st = check_inputs(e, inputs, rows, err);
+    vi_status st = vi_engine_validate(e, inputs, rows, err);
     if (st != VI_OK)
         return st;
     run_state rs;

@@ -38,6 +38,12 @@ void vi_engine_free(vi_engine *e);
 vi_status vi_engine_run(vi_engine *e, const vi_tensor *const *inputs, int64_t rows,
                         vi_tensor *outputs, vi_error *err);
 
+/* Checks inputs as vi_engine_run would (shapes, datatypes, id ranges) without
+ * running anything, so a batcher can reject one bad request before merging
+ * it with others. VI_ERR_INVALID with a message naming the input. */
+vi_status vi_engine_validate(const vi_engine *e, const vi_tensor *const *inputs, int64_t rows,
+                             vi_error *err);
+
 /* Frees the data buffers vi_engine_run allocated; accepts NULL data. */
 void vi_engine_outputs_free(vi_tensor *outputs, int n);
 

@@ -59,7 +59,10 @@ static vi_status cpu_const_prepare(vi_backend *b, const float *host, int64_t n, 
                                    vi_error *err)
 {
     (void)b;
-    if (n < 0 || (n > 0 && !host))
+    if (n < 0)
+        return vi_fail(err, VI_ERR_INVALID, "constant has a negative element count (%lld)",
+                       (long long)n);
+    if (n > 0 && !host)
         return vi_fail(err, VI_ERR_INVALID, "constant of %lld elements has no data",
                        (long long)n);
     *out = host;
@@ -90,7 +93,8 @@ static void cpu_linear_release(vi_backend *b, void *prepared)
     vi_cpu_linear_free(prepared);
 }
 
-static vi_status cpu_linear(vi_backend *b, const void *prepared, const float *x, int64_t M, float *y)
+static vi_status cpu_linear(vi_backend *b, const void *prepared, const float *x, int64_t M,
+                            float *y)
 {
     if (!prepared || M < 0)
         return VI_ERR_INVALID;
@@ -327,7 +331,8 @@ vi_backend *vi_cpu_backend_create(int n_threads, vi_isa isa, vi_error *err)
     }
     b->ctx = c;
     b->name = "cpu";
-    snprintf(b->detail, sizeof b->detail, "isa=%s threads=%d", vi_isa_name(isa), n_threads);
+    /* the engine id says "isa/<name>"; the thread count never changes a bit, so it is not part of it */
+    snprintf(b->detail, sizeof b->detail, "%s", vi_isa_name(isa));
     b->alloc = cpu_alloc;
     b->free = cpu_free;
     b->upload = cpu_copy;

@@ -22,6 +22,8 @@
 #define LIN_SMALL_M 16     /* up to this many rows stay in one task row block */
 #define LIN_PANEL_BLOCK 16 /* panels per task at most (C block stays in L2) */
 #define LIN_TASKS_PER_THREAD 4
+#define LIN_PREFETCH_ROWS 4 /* fewer rows stream the weight fast enough for the
+                             * hardware prefetcher alone; software prefetch slows them */
 
 struct vi_cpu_linear {
     int64_t N, K;
@@ -218,72 +220,70 @@ typedef struct lin_job {
     int64_t n_mb, n_pb; /* task grid per item */
 } lin_job;
 
+/* Address and size (in 64-byte lines) of the packed block of chunk k0, panel p. */
+static const float *packed_block(const lin_job *j, int64_t k0, int64_t p, int64_t *lines)
+{
+    int64_t kc = min64(VI_DOT_CHUNK, j->K - k0);
+    int64_t wp = p == j->n_panels - 1 ? j->lastw : VI_LIN_NR;
+    *lines = kc * wp / 16;
+    return j->packed + k0 * j->npad + p * VI_LIN_NR * kc;
+}
+
+/* One task: rows [m0, m1) x panels [p0, p1) of one item. Per K-chunk, the
+ * rows' slice of x is copied into a compact buffer (rows of a power-of-two
+ * length K would otherwise fight over the same L1 sets), then every panel of
+ * the block gets one strip call. Uses about 72 KB of stack. */
 static void lin_task(void *arg, int64_t task)
 {
     const lin_job *j = arg;
     int64_t per_item = j->n_mb * j->n_pb;
     int64_t item = task / per_item;
-    int64_t mi = (task % per_item) / j->n_pb, pi = task % j->n_pb;
+    /* panel-block major: tasks that run together share a weight block in L3 */
+    int64_t mi = task % per_item % j->n_mb, pi = task % per_item / j->n_mb;
     int64_t m0 = mi * j->mb, m1 = min64(j->M, m0 + j->mb);
     int64_t p0 = pi * j->pb, p1 = min64(j->n_panels, p0 + j->pb);
-    const float *x = j->x + item * j->M * j->K;
+    const float *x = j->x + (item * j->M + m0) * j->K;
     const float *b = j->b ? j->b + item * j->K * j->N : NULL;
-    float *y = j->y + item * j->M * j->N;
-    _Alignas(64) float buf[VI_DOT_CHUNK * VI_LIN_NR]; /* matmul: one packed chunk of a panel */
+    float *y = j->y + (item * j->M + m0) * j->N;
+    _Alignas(64) float xbuf[LIN_ROW_BLOCK * VI_DOT_CHUNK]; /* x[m0..m1, chunk] */
+    _Alignas(64) float wbuf[VI_DOT_CHUNK * VI_LIN_NR];    /* matmul: b's block, packed */
+    int prefetch = j->packed && m1 - m0 >= LIN_PREFETCH_ROWS;
 
-    static _Thread_local _Alignas(64) float xp[512 * VI_DOT_CHUNK];
-    static int xpk = -1;
-    if (xpk < 0) xpk = getenv("XP") ? 1 : 0;
     vi_lin_strip s;
-    s.xpacked = 0;
-    s.ldx = j->K;
+    s.x = xbuf;
     s.ldy = j->N;
     s.rows = m1 - m0;
-    int64_t np = p1 - p0, n_chunks = ceil_div(j->K, VI_DOT_CHUNK);
-    static int dist = -1;
-    if (dist < 0) dist = getenv("PFD") ? atoi(getenv("PFD")) : 1;
-    for (int64_t blk = 0; blk < n_chunks * np; blk++) {
-        int64_t k0 = blk / np * VI_DOT_CHUNK, p = p0 + blk % np;
+    for (int64_t k0 = 0; k0 < j->K; k0 += VI_DOT_CHUNK) {
         int64_t kc = min64(VI_DOT_CHUNK, j->K - k0);
-        int64_t n0 = p * VI_LIN_NR;
-        int64_t wp = p == j->n_panels - 1 ? j->lastw : VI_LIN_NR;
-        s.x = x + m0 * j->K + k0;
-        if (xpk && j->strip == vi_lin_strip_avx512 && (m1 - m0) % 8 == 0 && m1 - m0 <= 512) {
-            if (blk % np == 0) {
-                for (int64_t t = 0; t < (m1 - m0) / 8; t++)
-                    for (int64_t k = 0; k < kc; k++)
-                        for (int r = 0; r < 8; r++)
-                            xp[t * 8 * kc + k * 8 + r] = x[(m0 + t * 8 + r) * j->K + k0 + k];
-            }
-            s.x = xp;
-            s.xpacked = 1;
-        }
+        for (int64_t r = 0; r < s.rows; r++)
+            memcpy(xbuf + r * kc, x + r * j->K + k0, (size_t)kc * sizeof(float));
+        s.ldx = kc;
         s.kc = (int)kc;
         s.first = k0 == 0;
         s.last = k0 + kc == j->K;
-        s.ncols = (int)min64(VI_LIN_NR, j->N - n0);
-        s.pf = NULL;
-        s.pf_lines = 0;
-        if (j->packed) {
-            s.w = j->packed + k0 * j->npad + n0 * kc;
-            s.ldw = wp;
-            /* prefetch the block `dist` strips ahead in this task's order */
-            int64_t nb = blk + dist;
-            if (dist > 0 && nb < n_chunks * np) {
-                int64_t nk0 = nb / np * VI_DOT_CHUNK, npn = p0 + nb % np;
-                int64_t nkc = min64(VI_DOT_CHUNK, j->K - nk0);
-                int64_t nwp = npn == j->n_panels - 1 ? j->lastw : VI_LIN_NR;
-                s.pf = j->packed + nk0 * j->npad + npn * VI_LIN_NR * nkc;
-                s.pf_lines = nkc * nwp / 16;
+        for (int64_t p = p0; p < p1; p++) {
+            int64_t n0 = p * VI_LIN_NR, lines;
+            s.ncols = (int)min64(VI_LIN_NR, j->N - n0);
+            s.pf = NULL;
+            s.pf_lines = 0;
+            if (j->packed) {
+                s.w = packed_block(j, k0, p, &lines);
+                s.ldw = lines * 16 / kc;
+                /* fetch the block of the next strip early: the next panel of
+                 * this chunk, else the first panel of the next chunk */
+                if (prefetch && (p + 1 < p1 || k0 + kc < j->K))
+                    s.pf = p + 1 < p1 ? packed_block(j, k0, p + 1, &s.pf_lines)
+                                      : packed_block(j, k0 + kc, p0, &s.pf_lines);
+            } else {
+                int64_t wp = p == j->n_panels - 1 ? j->lastw : VI_LIN_NR;
+                pack_panel(wbuf, b, j->N, 1, k0, kc, n0, wp, j->N);
+                s.w = wbuf;
+                s.ldw = wp;
             }
-        } else {
-            pack_panel(buf, b, j->N, 1, k0, kc, n0, wp, j->N);
-            s.w = buf;
-            s.ldw = wp;
+            s.y = y + n0;
+            s.bias = s.last && j->bias ? j->bias + n0 : NULL;
+            j->strip(&s);
         }
-        s.y = y + m0 * j->N + n0;
-        s.bias = s.last && j->bias ? j->bias + n0 : NULL;
-        j->strip(&s);
     }
 }
 
@@ -291,17 +291,15 @@ static void lin_task(void *arg, int64_t task)
  * small), panels in blocks small enough to give every thread several tasks. */
 static void lin_plan(lin_job *j, int64_t items, int threads)
 {
-    int64_t RB = getenv("RB") ? atoi(getenv("RB")) : LIN_ROW_BLOCK;
-    int64_t PB = getenv("PB") ? atoi(getenv("PB")) : LIN_PANEL_BLOCK;
-    j->mb = j->M <= LIN_SMALL_M ? j->M : RB;
+    j->mb = j->M <= LIN_SMALL_M ? j->M : LIN_ROW_BLOCK;
     j->n_mb = ceil_div(j->M, j->mb);
     int64_t want = threads > 1 ? (int64_t)threads * LIN_TASKS_PER_THREAD : 1;
     int64_t have = items * j->n_mb;
     int64_t pb = j->n_panels;
     if (have < want)
         pb = ceil_div(j->n_panels, ceil_div(want, have));
-    if (pb > PB)
-        pb = PB;
+    if (pb > LIN_PANEL_BLOCK)
+        pb = LIN_PANEL_BLOCK;
     j->pb = pb;
     j->n_pb = ceil_div(j->n_panels, pb);
 }

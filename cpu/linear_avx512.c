@@ -12,9 +12,6 @@
 #include "linear_kernel.h"
 
 #define MR 8 /* rows per register tile */
-#ifndef PFHINT
-#define PFHINT _MM_HINT_T0
-#endif
 
 static inline __attribute__((always_inline)) void tile(const vi_lin_strip *s, int64_t r0,
                                                        __mmask16 lastm, const float *pf,
@@ -25,9 +22,8 @@ static inline __attribute__((always_inline)) void tile(const vi_lin_strip *s, in
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++)
             acc[r][v] = _mm512_setzero_ps();
-    const float *x = s->xpacked ? s->x + r0 * s->kc : s->x + r0 * s->ldx;
-    const int64_t ldx = s->xpacked ? 1 : s->ldx;
-    const int64_t ldk = s->xpacked ? 8 : 1;
+    const float *x = s->x + r0 * s->ldx;
+    const int64_t ldx = s->ldx;
     const float *w = s->w;
     const int64_t ldw = s->ldw;
     for (int k = 0; k < s->kc; k++) {
@@ -35,18 +31,18 @@ static inline __attribute__((always_inline)) void tile(const vi_lin_strip *s, in
         for (int v = 0; v < nv; v++)
             b[v] = _mm512_loadu_ps(w + 16 * v);
         for (int r = 0; r < mr; r++) {
-            __m512 a = _mm512_set1_ps(x[r * ldx + k * ldk]);
+            __m512 a = _mm512_set1_ps(x[r * ldx + k]);
             for (int v = 0; v < nv; v++)
                 acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
         }
         w += ldw;
         /* up to 3 lines per k: line k, k + kc, k + 2 kc of this tile's share */
         if (k < pf_lines) {
-            _mm_prefetch((const char *)(pf + 16 * k), PFHINT);
+            _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T0);
             if (k + s->kc < pf_lines) {
-                _mm_prefetch((const char *)(pf + 16 * (k + s->kc)), PFHINT);
+                _mm_prefetch((const char *)(pf + 16 * (k + s->kc)), _MM_HINT_T0);
                 if (k + 2 * s->kc < pf_lines)
-                    _mm_prefetch((const char *)(pf + 16 * (k + 2 * s->kc)), PFHINT);
+                    _mm_prefetch((const char *)(pf + 16 * (k + 2 * s->kc)), _MM_HINT_T0);
             }
         }
     }

@@ -24,7 +24,6 @@
 typedef struct vi_lin_strip {
     const float *x;
     int64_t ldx;
-    int64_t xpacked; /* experiment: x packed [tile of 8][k][8] */
     const float *w;
     int64_t ldw;
     float *y;

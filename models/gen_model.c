@@ -44,8 +44,7 @@ vi_status vi_gen_parse_preset(const char *s, vi_gen_preset *out, vi_error *err)
             *out = (vi_gen_preset)i;
             return VI_OK;
         }
-    return vi_fail(err, VI_ERR_INVALID, "unknown preset '%s' (choose mlp or all-ops)",
-                   s ? s : "");
+    return vi_fail(err, VI_ERR_INVALID, "unknown preset '%s' (choose mlp or all-ops)", s ? s : "");
 }
 
 vi_status vi_gen_parse_activation(const char *s, vi_gen_act *out, vi_error *err)
@@ -153,8 +152,8 @@ static vi_status check_options(const vi_gen_options *o, const char *name, vi_err
         (st = check_dim("n_classes", o->n_classes, err)) != VI_OK)
         return st;
     if (o->n_hidden < 0 || o->n_hidden > VI_GEN_MAX_HIDDEN)
-        return vi_fail(err, VI_ERR_INVALID, "n_hidden must be in 0..%d (got %d)",
-                       VI_GEN_MAX_HIDDEN, o->n_hidden);
+        return vi_fail(err, VI_ERR_INVALID, "n_hidden must be in 0..%d (got %d)", VI_GEN_MAX_HIDDEN,
+                       o->n_hidden);
     for (int i = 0; i < o->n_hidden; i++)
         if ((st = check_dim("a hidden width", o->hidden[i], err)) != VI_OK)
             return st;
@@ -207,7 +206,8 @@ static void render_values(vi_gen_text *t, const vi_gen_io *io, const int64_t *sh
             int k = (int)(vi_gen_next(st) % 129u) - 64;
             vi_gen_printf(t, "%.9g", (double)k / 64.0);
         } else {
-            vi_gen_printf(t, "%llu", (unsigned long long)(vi_gen_next(st) % (uint64_t)io->id_limit));
+            vi_gen_printf(t, "%llu",
+                          (unsigned long long)(vi_gen_next(st) % (uint64_t)io->id_limit));
         }
     }
     vi_gen_printf(t, "]");
@@ -357,8 +357,7 @@ vi_status vi_gen_model(const vi_gen_options *opt, const char *outdir, vi_error *
         }
     }
     /* model.json goes last: a directory with a manifest has all its files */
-    if ((st = mkdir_p(outdir, err)) != VI_OK ||
-        (st = write_weights(p, paths[0], err)) != VI_OK ||
+    if ((st = mkdir_p(outdir, err)) != VI_OK || (st = write_weights(p, paths[0], err)) != VI_OK ||
         (st = write_atomic(paths[1], example.buf, example.len, err)) != VI_OK)
         goto done;
     st = write_atomic(paths[2], manifest.buf, manifest.len, err);

@@ -40,12 +40,12 @@ typedef struct vi_gen_options {
     vi_dtype weight_dtype; /* VI_DT_FP32, VI_DT_FP16 or VI_DT_BF16 (every float weight) */
     int force;             /* 1: replace existing model files in outdir */
     /* mlp only */
-    int n_inputs;                   /* features per row */
-    int hidden[VI_GEN_MAX_HIDDEN];  /* widths of the hidden layers */
+    int n_inputs;                  /* features per row */
+    int hidden[VI_GEN_MAX_HIDDEN]; /* widths of the hidden layers */
     int n_hidden;
     int n_classes;
     vi_gen_act activation;
-    int weight_out_in;              /* 1: weights [N, K] ("out_in"), 0: [K, N] ("in_out") */
+    int weight_out_in; /* 1: weights [N, K] ("out_in"), 0: [K, N] ("in_out") */
 } vi_gen_options;
 
 /* Defaults: preset mlp, seed 1, max_batch_size 64, FP32 weights, 16 inputs,

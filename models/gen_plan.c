@@ -157,7 +157,8 @@ void vi_gen_linear(vi_gen_plan *p, const char *name, const char *in, const char 
     vi_gen_printf(&p->graph, ", \"weights\": {\"weight\": \"%s\"",
                   add_weight(p, name, "weight", 2, ws, 0, bound));
     if (bias)
-        vi_gen_printf(&p->graph, ", \"bias\": \"%s\"", add_weight(p, name, "bias", 1, &n, 0, bound));
+        vi_gen_printf(&p->graph, ", \"bias\": \"%s\"",
+                      add_weight(p, name, "bias", 1, &n, 0, bound));
     vi_gen_printf(&p->graph, "}");
     node_end(p, out, out_in ? "\"weight_layout\": \"out_in\"" : "\"weight_layout\": \"in_out\"");
 }
@@ -174,8 +175,8 @@ void vi_gen_gelu(vi_gen_plan *p, const char *in, const char *out, int tanh_form)
     node_end(p, out, tanh_form ? "\"approximate\": \"tanh\"" : "\"approximate\": \"none\"");
 }
 
-void vi_gen_layer_norm(vi_gen_plan *p, const char *name, const char *in, const char *out,
-                       int64_t d, int bias)
+void vi_gen_layer_norm(vi_gen_plan *p, const char *name, const char *in, const char *out, int64_t d,
+                       int bias)
 {
     node_begin(p, "layer_norm", name, in, NULL);
     vi_gen_printf(&p->graph, ", \"weights\": {\"weight\": \"%s\"",
@@ -222,8 +223,8 @@ void vi_gen_binary_weight(vi_gen_plan *p, const char *op, const char *name, cons
     node_end(p, out, NULL);
 }
 
-void vi_gen_embedding(vi_gen_plan *p, const char *name, const char *ids, const char *out,
-                      int64_t v, int64_t d)
+void vi_gen_embedding(vi_gen_plan *p, const char *name, const char *ids, const char *out, int64_t v,
+                      int64_t d)
 {
     int64_t ws[2] = {v, d};
     node_begin(p, "embedding", name, ids, NULL);

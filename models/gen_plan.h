@@ -52,7 +52,7 @@ typedef struct vi_gen_plan {
     int64_t weight_elems; /* total over all weights */
     vi_gen_text graph;    /* the node lines of "graph", comma-separated */
     int n_nodes;
-    int overflow;         /* a table above was full or a weight too large */
+    int overflow; /* a table above was full or a weight too large */
 } vi_gen_plan;
 
 /* ==== Declaring the model (gen_plan.c) ==== */
@@ -67,8 +67,8 @@ void vi_gen_linear(vi_gen_plan *p, const char *name, const char *in, const char 
                    int64_t n, int bias, int out_in);
 void vi_gen_unary(vi_gen_plan *p, const char *op, const char *in, const char *out);
 void vi_gen_gelu(vi_gen_plan *p, const char *in, const char *out, int tanh_form);
-void vi_gen_layer_norm(vi_gen_plan *p, const char *name, const char *in, const char *out,
-                       int64_t d, int bias);
+void vi_gen_layer_norm(vi_gen_plan *p, const char *name, const char *in, const char *out, int64_t d,
+                       int bias);
 void vi_gen_rms_norm(vi_gen_plan *p, const char *name, const char *in, const char *out, int64_t d);
 void vi_gen_matmul_weight(vi_gen_plan *p, const char *name, const char *in, const char *out,
                           int64_t k, int64_t n);
@@ -77,8 +77,8 @@ void vi_gen_binary_act(vi_gen_plan *p, const char *op, const char *a, const char
 /* add/mul with a weight "other" of shape [d1] or [d1, d2] (d2 == 0). */
 void vi_gen_binary_weight(vi_gen_plan *p, const char *op, const char *name, const char *in,
                           const char *out, int64_t d1, int64_t d2, int near_one, float bound);
-void vi_gen_embedding(vi_gen_plan *p, const char *name, const char *ids, const char *out,
-                      int64_t v, int64_t d);
+void vi_gen_embedding(vi_gen_plan *p, const char *name, const char *ids, const char *out, int64_t v,
+                      int64_t d);
 void vi_gen_reshape(vi_gen_plan *p, const char *in, const char *out, const char *shape_json);
 void vi_gen_flatten(vi_gen_plan *p, const char *in, const char *out, int start_dim);
 
@@ -97,7 +97,6 @@ uint64_t vi_gen_next(uint64_t *state);
 float vi_gen_unit(uint64_t *state);
 /* Draws weight w's values under seed and encodes them in dtype (FP32, FP16,
  * BF16) into a malloc'ed little-endian buffer; NULL when out of memory. */
-uint8_t *vi_gen_weight_data(const vi_gen_weight *w, uint64_t seed, vi_dtype dtype,
-                            size_t *nbytes);
+uint8_t *vi_gen_weight_data(const vi_gen_weight *w, uint64_t seed, vi_dtype dtype, size_t *nbytes);
 
 #endif

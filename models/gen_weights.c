@@ -91,8 +91,7 @@ uint16_t vi_f32_to_fp16(float f)
 
 /* ==== Weights ==== */
 
-uint8_t *vi_gen_weight_data(const vi_gen_weight *w, uint64_t seed, vi_dtype dtype,
-                            size_t *nbytes)
+uint8_t *vi_gen_weight_data(const vi_gen_weight *w, uint64_t seed, vi_dtype dtype, size_t *nbytes)
 {
     int64_t n = 1;
     for (int i = 0; i < w->ndim; i++)

@@ -100,33 +100,152 @@ static vi_status fill_receipt(const vi_infer_model *im, const vi_kserve_request 
     return st;
 }
 
+vi_status vi_infer_prepare(const vi_infer_model *im, const vi_kserve_request *req,
+                           vi_infer_job *job, vi_error *err)
+{
+    const vi_graph *g = &im->model->graph;
+    memset(job, 0, sizeof *job);
+    job->req = req;
+    job->inputs = calloc((size_t)g->n_inputs + 1, sizeof *job->inputs);
+    if (!job->inputs)
+        return vi_fail(err, VI_ERR_NOMEM, "out of memory");
+    vi_status st = vi_kserve_bind(req, g, job->inputs, &job->rows, err);
+    if (st == VI_OK)
+        st = vi_engine_validate(im->engine, job->inputs, job->rows, err);
+    if (st != VI_OK)
+        vi_infer_job_free(job);
+    return st;
+}
+
+void vi_infer_job_free(vi_infer_job *job)
+{
+    if (!job)
+        return;
+    free(job->inputs);
+    vi_infer_result_free(&job->res);
+    job->inputs = NULL;
+}
+
+/* Concatenates the jobs' rows of every graph input (no copy for one job). */
+static vi_status concat_inputs(const vi_graph *g, vi_infer_job *const *jobs, int n, int64_t rows,
+                               vi_tensor *cat, const vi_tensor **ptrs, vi_error *err)
+{
+    for (int i = 0; i < g->n_inputs; i++) {
+        if (n == 1) {
+            ptrs[i] = jobs[0]->inputs[i];
+            continue;
+        }
+        const vi_value *v = &g->values[g->inputs[i]];
+        size_t row_bytes = (size_t)v->row_numel * vi_dtype_size(v->dtype);
+        cat[i] = *jobs[0]->inputs[i];
+        cat[i].shape[0] = rows;
+        cat[i].data = malloc(row_bytes * (size_t)rows + 1);
+        if (!cat[i].data)
+            return vi_fail(err, VI_ERR_NOMEM, "out of memory batching input '%s'", v->name);
+        size_t off = 0;
+        for (int j = 0; j < n; j++) {
+            memcpy((char *)cat[i].data + off, jobs[j]->inputs[i]->data,
+                   row_bytes * (size_t)jobs[j]->rows);
+            off += row_bytes * (size_t)jobs[j]->rows;
+        }
+        ptrs[i] = &cat[i];
+    }
+    return VI_OK;
+}
+
+/* Gives job its rows [row0, row0 + job->rows) of every output, then its
+ * receipt. When the job is the whole batch its buffers are taken from `all`
+ * (select_outputs moves them out and leaves NULL behind). */
+static vi_status finish_job(const vi_infer_model *im, vi_infer_job *job, vi_tensor *all,
+                            int64_t row0, int whole, EVP_PKEY *key, int64_t now, vi_error *err)
+{
+    const vi_graph *g = &im->model->graph;
+    vi_tensor *mine = all;
+    vi_status st = VI_OK;
+    if (!whole) {
+        mine = calloc((size_t)g->n_outputs + 1, sizeof *mine);
+        if (!mine)
+            return vi_fail(err, VI_ERR_NOMEM, "out of memory splitting the batch");
+        for (int o = 0; st == VI_OK && o < g->n_outputs; o++) {
+            const vi_value *v = &g->values[g->outputs[o]];
+            size_t row_bytes = (size_t)v->row_numel * vi_dtype_size(v->dtype);
+            mine[o] = all[o];
+            mine[o].shape[0] = job->rows;
+            mine[o].data = malloc(row_bytes * (size_t)job->rows + 1);
+            if (!mine[o].data)
+                st = vi_fail(err, VI_ERR_NOMEM, "out of memory splitting the batch");
+            else
+                memcpy(mine[o].data, (const char *)all[o].data + row_bytes * (size_t)row0,
+                       row_bytes * (size_t)job->rows);
+        }
+    }
+    if (st == VI_OK)
+        st = select_outputs(g, job->req, mine, &job->res, err);
+    if (st == VI_OK)
+        st = fill_receipt(im, job->req, &job->res, key, now, err);
+    if (!whole) {
+        vi_engine_outputs_free(mine, g->n_outputs);
+        free(mine);
+    }
+    if (st != VI_OK)
+        vi_infer_result_free(&job->res);
+    return st;
+}
+
+vi_status vi_infer_run_batch(const vi_infer_model *im, vi_infer_job *const *jobs, int n,
+                             EVP_PKEY *key, int64_t now, vi_error *err)
+{
+    const vi_graph *g = &im->model->graph;
+    int64_t rows = 0;
+    for (int j = 0; j < n; j++)
+        rows += jobs[j]->rows;
+    vi_tensor *cat = calloc((size_t)g->n_inputs + 1, sizeof *cat);
+    const vi_tensor **ptrs = calloc((size_t)g->n_inputs + 1, sizeof *ptrs);
+    vi_tensor *all = calloc((size_t)g->n_outputs + 1, sizeof *all);
+    vi_status st = (cat && ptrs && all) ? VI_OK : vi_fail(err, VI_ERR_NOMEM, "out of memory");
+    if (st == VI_OK)
+        st = concat_inputs(g, jobs, n, rows, cat, ptrs, err);
+    if (st == VI_OK)
+        st = vi_engine_run(im->engine, ptrs, rows, all, err);
+    int64_t row0 = 0;
+    for (int j = 0; j < n; j++) {
+        if (st == VI_OK) {
+            jobs[j]->status = finish_job(im, jobs[j], all, row0, n == 1, key, now, &jobs[j]->err);
+        } else {
+            jobs[j]->status = st;
+            jobs[j]->err = *err;
+        }
+        row0 += jobs[j]->rows;
+    }
+    if (all)
+        vi_engine_outputs_free(all, g->n_outputs);
+    if (cat && n > 1)
+        for (int i = 0; i < g->n_inputs; i++)
+            free(cat[i].data);
+    free(cat);
+    free(ptrs);
+    free(all);
+    return st;
+}
+
 vi_status vi_infer_run(const vi_infer_model *im, const vi_kserve_request *req, EVP_PKEY *key,
                        int64_t now, vi_infer_result *res, vi_error *err)
 {
-    const vi_graph *g = &im->model->graph;
     memset(res, 0, sizeof *res);
-    const vi_tensor **ordered = calloc((size_t)g->n_inputs + 1, sizeof *ordered);
-    vi_tensor *all = calloc((size_t)g->n_outputs + 1, sizeof *all);
-    int64_t rows = 0;
-    vi_status st = VI_OK;
-    if (!ordered || !all) {
-        st = vi_fail(err, VI_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    st = vi_kserve_bind(req, g, ordered, &rows, err);
-    if (st == VI_OK)
-        st = vi_engine_run(im->engine, ordered, rows, all, err);
-    if (st == VI_OK)
-        st = select_outputs(g, req, all, res, err);
-    if (st == VI_OK)
-        st = fill_receipt(im, req, res, key, now, err);
-done:
-    if (all)
-        vi_engine_outputs_free(all, g->n_outputs);
-    free(all);
-    free(ordered);
+    vi_infer_job job;
+    vi_status st = vi_infer_prepare(im, req, &job, err);
     if (st != VI_OK)
-        vi_infer_result_free(res);
+        return st;
+    vi_infer_job *jobs[1] = {&job};
+    vi_infer_run_batch(im, jobs, 1, key, now, err);
+    st = job.status;
+    if (st == VI_OK) {
+        *res = job.res;
+        memset(&job.res, 0, sizeof job.res);
+    } else {
+        *err = job.err;
+    }
+    vi_infer_job_free(&job);
     return st;
 }
 

@@ -32,6 +32,32 @@ typedef struct vi_infer_result {
     vi_receipt receipt; /* filled and sealed (signed when a key was given) */
 } vi_infer_result;
 
+/* One request inside a batch: bound inputs in, result or error out. */
+typedef struct vi_infer_job {
+    const vi_kserve_request *req;
+    const vi_tensor **inputs; /* [graph n_inputs]: the request's tensors in graph order */
+    int64_t rows;             /* batch rows of this request */
+    vi_infer_result res;      /* filled by vi_infer_run_batch when status is VI_OK */
+    vi_status status;
+    vi_error err;
+} vi_infer_job;
+
+/* Binds req to the model and checks it fully (shapes, datatypes, id ranges),
+ * so that a bad request is rejected alone, before it joins a batch. */
+vi_status vi_infer_prepare(const vi_infer_model *im, const vi_kserve_request *req,
+                           vi_infer_job *job, vi_error *err);
+
+/* Frees a job's bound inputs and result; accepts NULL. */
+void vi_infer_job_free(vi_infer_job *job);
+
+/* Runs prepared jobs as ONE engine call over their concatenated rows and
+ * gives each job its own outputs and receipt (job->status, job->res). The
+ * canonical order makes every job's bits identical to running it alone.
+ * Returns an error only when the batch as a whole failed (each job then has
+ * that status too). */
+vi_status vi_infer_run_batch(const vi_infer_model *im, vi_infer_job *const *jobs, int n,
+                             EVP_PKEY *key, int64_t now, vi_error *err);
+
 /* Runs req on the model and builds the receipt (signed with key when not
  * NULL; the creation time is `now`, seconds since the epoch). Request errors
  * are VI_ERR_INVALID with a message for the client. */

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 typedef struct vi_sb {
-    char *buf;  /* NUL-terminated while len < cap */
+    char *buf; /* NUL-terminated while len < cap */
     size_t len;
     size_t cap;
     int failed; /* 1 after an allocation failed or a size overflowed */
@@ -19,14 +19,17 @@ typedef struct vi_sb {
 /* Longest text vi_fmt_f32 / vi_fmt_f64 write, including the NUL. */
 #define VI_FMT_NUM_MAX 32
 
+/* Starts an empty buffer (no allocation until the first append). */
 void vi_sb_init(vi_sb *sb);
 /* Frees the buffer and zeroes sb; accepts NULL. */
 void vi_sb_free(vi_sb *sb);
 /* Makes room for `extra` more bytes (plus the NUL); returns 0, or -1 and sets failed. */
 int vi_sb_reserve(vi_sb *sb, size_t extra);
+/* Append n bytes / a C string / one character (nothing once failed is set). */
 void vi_sb_putn(vi_sb *sb, const char *s, size_t n);
 void vi_sb_puts(vi_sb *sb, const char *s);
 void vi_sb_putc(vi_sb *sb, char c);
+/* Append an integer in decimal. */
 void vi_sb_put_i64(vi_sb *sb, int64_t v);
 void vi_sb_put_u64(vi_sb *sb, uint64_t v);
 /* Appends a float as a JSON number (vi_fmt_f32), or the JSON string "NaN",

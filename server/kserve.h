@@ -38,13 +38,13 @@ typedef struct vi_kserve_output_req {
 } vi_kserve_output_req;
 
 typedef struct vi_kserve_request {
-    char *id;                     /* echoed in the response; NULL if absent */
-    vi_tensor *inputs;            /* [n_inputs], request order, data malloc'ed */
+    char *id;          /* echoed in the response; NULL if absent */
+    vi_tensor *inputs; /* [n_inputs], request order, data malloc'ed */
     int n_inputs;
     vi_kserve_output_req *outputs; /* [n_outputs]; NULL and 0 if "outputs" is absent (= all) */
     int n_outputs;
-    int binary_data_output;       /* request parameters.binary_data_output (0 if absent) */
-    json_t *parameters;           /* request "parameters" object (own reference) or NULL */
+    int binary_data_output; /* request parameters.binary_data_output (0 if absent) */
+    json_t *parameters;     /* request "parameters" object (own reference) or NULL */
 } vi_kserve_request;
 
 /* Decodes a KServe v2 inference request: json (json_len bytes, need not be
@@ -81,9 +81,9 @@ typedef struct vi_kserve_response_spec {
     const char *id;            /* NULL: omitted (the request had none) */
     const vi_tensor *outputs;  /* [n_outputs], in the order to emit */
     int n_outputs;
-    const int *binary;         /* [n_outputs] 1 = send as binary data; NULL = all as JSON */
-    json_t *parameters;        /* optional top-level "parameters" object (not consumed) */
-    json_t *receipt;           /* optional top-level "receipt" object (not consumed) */
+    const int *binary;  /* [n_outputs] 1 = send as binary data; NULL = all as JSON */
+    json_t *parameters; /* optional top-level "parameters" object (not consumed) */
+    json_t *receipt;    /* optional top-level "receipt" object (not consumed) */
 } vi_kserve_response_spec;
 
 /* Encodes a response: *json_out (malloc'ed, NUL-terminated, *json_len bytes
@@ -102,8 +102,8 @@ typedef struct vi_kserve_response {
     char *id;            /* NULL if absent */
     vi_tensor *outputs;  /* [n_outputs], data malloc'ed */
     int n_outputs;
-    json_t *parameters;  /* own reference or NULL */
-    json_t *receipt;     /* own reference or NULL */
+    json_t *parameters; /* own reference or NULL */
+    json_t *receipt;    /* own reference or NULL */
 } vi_kserve_response;
 
 /* Parses a response produced by vi_kserve_build_response (or any KServe v2

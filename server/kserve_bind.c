@@ -71,9 +71,9 @@ vi_status vi_kserve_bind(const vi_kserve_request *req, const vi_graph *g,
         if (st != VI_OK)
             return st;
         if (rows >= 0 && t->shape[0] != rows)
-            return vi_fail(err, VI_ERR_INVALID, "input '%s' has batch size %lld but input '%s' has %lld",
-                           t->name, (long long)t->shape[0], ordered_inputs[0]->name,
-                           (long long)rows);
+            return vi_fail(err, VI_ERR_INVALID,
+                           "input '%s' has batch size %lld but input '%s' has %lld", t->name,
+                           (long long)t->shape[0], ordered_inputs[0]->name, (long long)rows);
         rows = t->shape[0];
         ordered_inputs[j] = t;
     }

@@ -109,8 +109,7 @@ vi_status vi_ks_opt_string(json_t *obj, const char *key, const char *path, char 
     if (!v)
         return VI_OK;
     if (!json_is_string(v))
-        return vi_fail(err, VI_ERR_INVALID, "%s%s%s must be a string", path, *path ? "." : "",
-                       key);
+        return vi_fail(err, VI_ERR_INVALID, "%s%s%s must be a string", path, *path ? "." : "", key);
     size_t n = json_string_length(v);
     char *s = malloc(n + 1);
     if (!s)
@@ -148,8 +147,7 @@ static void describe(const json_t *v, char *buf, size_t size)
         vi_fmt_f64(json_real_value(v), num);
         /* "1.0" stays recognisably a real number */
         snprintf(buf, size, "%s%s", num, strspn(num, "-0123456789") == strlen(num) ? ".0" : "");
-    }
-    else if (json_is_string(v))
+    } else if (json_is_string(v))
         snprintf(buf, size, "the string \"%.40s\"%s", json_string_value(v),
                  json_string_length(v) > 40 ? "..." : "");
     else
@@ -269,7 +267,8 @@ static const struct {
     {VI_DT_UINT8, 0, 255, "an integer in 0..255 for UINT8"},
     {VI_DT_INT8, -128, 127, "an integer in -128..127 for INT8"},
     {VI_DT_INT16, -32768, 32767, "an integer in -32768..32767 for INT16"},
-    {VI_DT_INT32, -2147483647LL - 1, 2147483647LL, "an integer in -2147483648..2147483647 for INT32"},
+    {VI_DT_INT32, -2147483647LL - 1, 2147483647LL,
+     "an integer in -2147483648..2147483647 for INT32"},
     {VI_DT_INT64, INT64_MIN, INT64_MAX, "an integer for INT64"},
 };
 
@@ -279,7 +278,10 @@ static int nonfinite_string(const json_t *v)
     const char *s = json_string_value(v);
     if (!s)
         return 0;
-    return strcmp(s, "NaN") == 0 ? 1 : strcmp(s, "Infinity") == 0 ? 2 : strcmp(s, "-Infinity") == 0 ? 3 : 0;
+    return strcmp(s, "NaN") == 0         ? 1
+           : strcmp(s, "Infinity") == 0  ? 2
+           : strcmp(s, "-Infinity") == 0 ? 3
+                                         : 0;
 }
 
 static vi_status put_scalar(walk *w, json_t *v, int d)
@@ -293,8 +295,9 @@ static vi_status put_scalar(walk *w, json_t *v, int d)
     } else if (dt == VI_DT_FP32 || dt == VI_DT_FP64) {
         double x;
         int nf = nonfinite_string(v);
+        /* an integer literal converts to the nearest binary64, as strtod would */
         if (json_is_number(v))
-            x = json_number_value(v); /* an integer converts to the nearest binary64, as strtod would */
+            x = json_number_value(v);
         else if (nf && w->allow_nonfinite)
             x = nf == 1 ? (double)NAN : nf == 2 ? (double)INFINITY : -(double)INFINITY;
         else if (nf)
@@ -363,8 +366,12 @@ static vi_status walk_nested(walk *w, json_t *v, int d)
 static vi_status decode_json(json_t *data, const char *path, int allow_nonfinite, vi_tensor *t,
                              int64_t numel, vi_error *err)
 {
-    walk w = {.t = t, .path = path, .dst = t->data, .esz = vi_dtype_size(t->dtype),
-              .allow_nonfinite = allow_nonfinite, .err = err};
+    walk w = {.t = t,
+              .path = path,
+              .dst = t->data,
+              .esz = vi_dtype_size(t->dtype),
+              .allow_nonfinite = allow_nonfinite,
+              .err = err};
     if (!json_is_array(data))
         return vi_fail(err, VI_ERR_INVALID, "%s must be an array", path);
     size_t n = json_array_size(data);
@@ -389,8 +396,9 @@ static vi_status decode_json(json_t *data, const char *path, int allow_nonfinite
 
 /* ==== Binary data ==== */
 
-static vi_status take_binary(vi_ks_blob *blob, json_t *size_v, const char *path, vi_tensor *t,
-                             size_t nbytes, vi_error *err)
+/* Checks binary_data_size against the tensor and the bytes left, before anything is allocated. */
+static vi_status check_binary(const vi_ks_blob *blob, json_t *size_v, const char *path,
+                              const vi_tensor *t, size_t nbytes, vi_error *err)
 {
     if (!json_is_integer(size_v) || json_integer_value(size_v) < 0) {
         char got[80];
@@ -411,6 +419,12 @@ static vi_status take_binary(vi_ks_blob *blob, json_t *size_v, const char *path,
         return vi_fail(err, VI_ERR_INVALID,
                        "%s needs bytes %zu..%zu of the binary data but only %zu bytes were sent",
                        path, blob->used, blob->used + nbytes, blob->len);
+    return VI_OK;
+}
+
+static vi_status take_binary(vi_ks_blob *blob, const char *path, vi_tensor *t, size_t nbytes,
+                             vi_error *err)
+{
     if (nbytes)
         memcpy(t->data, blob->data + blob->used, nbytes);
     blob->used += nbytes;
@@ -464,12 +478,24 @@ vi_status vi_ks_read_tensor(json_t *obj, const char *path, int64_t max_elements,
                        "(parameters.binary_data_size), not as JSON numbers",
                        path, vi_dtype_kserve_name(t->dtype));
 
+    /* nothing is allocated for a shape the bytes sent cannot fill */
     size_t nbytes = (size_t)numel * vi_dtype_size(t->dtype);
+    if (size_v) {
+        st = check_binary(blob, size_v, path, t, nbytes, err);
+        if (st != VI_OK)
+            return st;
+    } else if ((uint64_t)numel > blob->json_len) {
+        char shp[160];
+        vi_shape_str(t->ndim, t->shape, shp, sizeof shp);
+        return vi_fail(err, VI_ERR_INVALID,
+                       "%s.data cannot hold the %lld elements of shape %s (the JSON has %zu bytes)",
+                       path, (long long)numel, shp, blob->json_len);
+    }
     t->data = malloc(nbytes ? nbytes : 1);
     if (!t->data)
         return vi_fail(err, VI_ERR_NOMEM, "out of memory for %s (%zu bytes)", path, nbytes);
     if (size_v) {
-        st = take_binary(blob, size_v, path, t, nbytes, err);
+        st = take_binary(blob, path, t, nbytes, err);
     } else {
         char dpath[200];
         snprintf(dpath, sizeof dpath, "%s.data", path);

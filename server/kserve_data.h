@@ -29,13 +29,15 @@ vi_status vi_ks_opt_string(json_t *obj, const char *key, const char *path, char 
 typedef struct vi_ks_blob {
     const uint8_t *data; /* the binary part after the JSON (may be NULL when len is 0) */
     size_t len;
-    size_t used; /* bytes taken so far, in tensor order */
+    size_t used;     /* bytes taken so far, in tensor order */
+    size_t json_len; /* length of the JSON text: a JSON element takes at least one byte */
 } vi_ks_blob;
 
 /* Decodes the tensor object at `path` ("inputs[1]") into t: name, datatype,
  * shape (at most VI_MAX_DIMS, numel <= max_elements) and a malloc'ed data
  * buffer, from "data" (flat or nested JSON) or parameters.binary_data_size
- * bytes taken from blob. allow_nonfinite accepts the strings "NaN",
+ * bytes taken from blob. Shapes the JSON text or the binary bytes left cannot
+ * fill are rejected before anything is allocated. allow_nonfinite accepts the strings "NaN",
  * "Infinity" and "-Infinity" for FP32/FP64. On failure t->data is NULL. */
 vi_status vi_ks_read_tensor(json_t *obj, const char *path, int64_t max_elements,
                             int allow_nonfinite, vi_ks_blob *blob, vi_tensor *t, vi_error *err);

@@ -52,8 +52,9 @@ static vi_status parse_parameters(json_t *root, vi_kserve_request *req, vi_error
     return VI_OK;
 }
 
-static vi_status parse_inputs(json_t *root, const uint8_t *binary, size_t binary_len,
-                              const vi_kserve_limits *lim, vi_kserve_request *req, vi_error *err)
+static vi_status parse_inputs(json_t *root, size_t json_len, const uint8_t *binary,
+                              size_t binary_len, const vi_kserve_limits *lim,
+                              vi_kserve_request *req, vi_error *err)
 {
     json_t *inputs = json_object_get(root, "inputs");
     if (!json_is_array(inputs) || json_array_size(inputs) == 0)
@@ -65,7 +66,7 @@ static vi_status parse_inputs(json_t *root, const uint8_t *binary, size_t binary
     req->inputs = calloc(n, sizeof *req->inputs);
     if (!req->inputs)
         return vi_fail(err, VI_ERR_NOMEM, "out of memory for %zu inputs", n);
-    vi_ks_blob blob = {binary, binary_len, 0};
+    vi_ks_blob blob = {binary, binary_len, 0, json_len};
     for (size_t i = 0; i < n; i++) {
         char path[32];
         snprintf(path, sizeof path, "inputs[%zu]", i);
@@ -76,7 +77,8 @@ static vi_status parse_inputs(json_t *root, const uint8_t *binary, size_t binary
         req->n_inputs = (int)i + 1;
         for (size_t k = 0; k < i; k++)
             if (strcmp(req->inputs[k].name, req->inputs[i].name) == 0)
-                return vi_fail(err, VI_ERR_INVALID, "duplicate input name '%s' (inputs[%zu] and %s)",
+                return vi_fail(err, VI_ERR_INVALID,
+                               "duplicate input name '%s' (inputs[%zu] and %s)",
                                req->inputs[i].name, k, path);
     }
     return vi_ks_blob_done(&blob, err);
@@ -163,7 +165,7 @@ vi_status vi_kserve_parse_request(const char *json, size_t json_len, const uint8
     if (st == VI_OK)
         st = parse_parameters(root, req, err);
     if (st == VI_OK)
-        st = parse_inputs(root, binary, binary_len, lim, req, err);
+        st = parse_inputs(root, json_len, binary, binary_len, lim, req, err);
     if (st == VI_OK)
         st = parse_outputs(root, lim, req, err);
     json_decref(root);

@@ -274,7 +274,8 @@ static vi_status parse_outputs(json_t *root, vi_ks_blob *blob, int64_t max_eleme
         resp->n_outputs = (int)i + 1;
         for (size_t k = 0; k < i; k++)
             if (strcmp(resp->outputs[k].name, resp->outputs[i].name) == 0)
-                return vi_fail(err, VI_ERR_INVALID, "duplicate output name '%s' (outputs[%zu] and %s)",
+                return vi_fail(err, VI_ERR_INVALID,
+                               "duplicate output name '%s' (outputs[%zu] and %s)",
                                resp->outputs[i].name, k, path);
     }
     return vi_ks_blob_done(blob, err);
@@ -315,10 +316,9 @@ vi_status vi_kserve_parse_response(const char *json, size_t len, const uint8_t *
     if (st == VI_OK)
         st = opt_object(root, "receipt", &resp->receipt, err);
     if (st == VI_OK) {
-        /* every element takes at least one byte of text or of binary data:
-         * a shape promising more is rejected before anything is allocated */
-        vi_ks_blob blob = {binary, binary_len, 0};
-        st = parse_outputs(root, &blob, (int64_t)len + (int64_t)binary_len, resp, err);
+        /* no element limit: a shape the bytes cannot fill allocates nothing */
+        vi_ks_blob blob = {binary, binary_len, 0, len};
+        st = parse_outputs(root, &blob, INT64_MAX, resp, err);
     }
     json_decref(root);
     if (st != VI_OK)

@@ -184,7 +184,8 @@ static void test_unary_accuracy(void **state)
         vi_cpu_unary(VI_OP_GELU, 0, x, y, 0, n, ISAS[k]);
         for (int64_t i = 0; i < n; i++) {
             double ref = ref_gelu_erf(x[i]);
-            double e = fabs(y[i] - ref) / (0.5 * fabs(x[i]) * (ERF_ABS + 3 * U) + 2 * U * fabs(ref));
+            double e =
+                fabs(y[i] - ref) / (0.5 * fabs(x[i]) * (ERF_ABS + 3 * U) + 2 * U * fabs(ref));
             if (e > 1.0)
                 fail_msg("gelu(%a) = %a, ref %a", x[i], y[i], ref);
             worst[2] = fmax(worst[2], e);
@@ -262,22 +263,24 @@ static void check_unary_specials(vi_op op, int gelu_tanh, const special *s, size
 static void test_unary_specials(void **state)
 {
     (void)state;
-    const uint32_t B_PZ = 0x00000000u, B_NZ = 0x80000000u, B_PINF = 0x7f800000u, B_NINF = 0xff800000u;
+    const uint32_t B_PZ = 0x00000000u, B_NZ = 0x80000000u;
+    const uint32_t B_PINF = 0x7f800000u, B_NINF = 0xff800000u;
     const uint32_t B_NAN1 = 0xffc12345u, B_SNAN = 0x7f800001u, B_ONE = 0x3f800000u;
     const uint32_t B_MONE = 0xbf800000u, B_HALF = 0x3f000000u, B_TEN = 0x41200000u;
     const uint32_t B_MTEN = 0xc1200000u, B_DEN = 0x00000001u, B_MDEN = 0x80000001u;
 
-    const special relu[] = {{B_PZ, B_PZ},       {B_NZ, B_PZ},     {B_ONE, B_ONE},   {B_MONE, B_PZ},
-                            {B_PINF, B_PINF},   {B_NINF, B_PZ},   {B_NAN1, CANON}, {B_SNAN, CANON},
-                            {B_DEN, B_DEN},     {B_MDEN, B_PZ}};
+    const special relu[] = {{B_PZ, B_PZ},     {B_NZ, B_PZ},     {B_ONE, B_ONE},
+                            {B_MONE, B_PZ},   {B_PINF, B_PINF}, {B_NINF, B_PZ},
+                            {B_NAN1, CANON},  {B_SNAN, CANON},  {B_DEN, B_DEN},
+                            {B_MDEN, B_PZ}};
     check_unary_specials(VI_OP_RELU, 0, relu, sizeof relu / sizeof relu[0], "relu");
 
-    const special sig[] = {{B_PZ, B_HALF},    {B_NZ, B_HALF},        {B_PINF, B_ONE},     {B_NINF, B_PZ},
-                           {B_NAN1, CANON}, {B_SNAN, CANON},     {0x43480000u /* 200 */, B_ONE},
-                           {0xc3480000u /* -200 */, B_PZ}};
+    const special sig[] = {{B_PZ, B_HALF},   {B_NZ, B_HALF},  {B_PINF, B_ONE},
+                           {B_NINF, B_PZ},   {B_NAN1, CANON}, {B_SNAN, CANON},
+                           {0x43480000u /* 200 */, B_ONE}, {0xc3480000u /* -200 */, B_PZ}};
     check_unary_specials(VI_OP_SIGMOID, 0, sig, sizeof sig / sizeof sig[0], "sigmoid");
 
-    const special th[] = {{B_PZ, B_PZ},     {B_PINF, B_ONE},   {B_NINF, B_MONE},
+    const special th[] = {{B_PZ, B_PZ},    {B_PINF, B_ONE}, {B_NINF, B_MONE},
                           {B_NAN1, CANON}, {B_SNAN, CANON}, {0x41a00000u /* 20 */, B_ONE},
                           {0xc1a00000u /* -20 */, B_MONE}};
     check_unary_specials(VI_OP_TANH, 0, th, sizeof th / sizeof th[0], "tanh");
@@ -286,7 +289,7 @@ static void test_unary_specials(void **state)
     assert_true(unary1(VI_OP_TANH, 0, -0.0f, VI_ISA_SCALAR) == 0.0f);
 
     /* gelu: +-0 keep their sign (0.5 x is +-0), -inf is -inf * 0 = NaN */
-    const special ge[] = {{B_PZ, B_PZ},     {B_NZ, B_NZ},       {B_PINF, B_PINF}, {B_NINF, CANON},
+    const special ge[] = {{B_PZ, B_PZ},    {B_NZ, B_NZ},    {B_PINF, B_PINF}, {B_NINF, CANON},
                           {B_NAN1, CANON}, {B_SNAN, CANON}, {B_TEN, B_TEN},   {B_MTEN, B_NZ}};
     check_unary_specials(VI_OP_GELU, 0, ge, sizeof ge / sizeof ge[0], "gelu");
     check_unary_specials(VI_OP_GELU, 1, ge, sizeof ge / sizeof ge[0], "gelu_tanh");

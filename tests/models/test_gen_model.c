@@ -176,8 +176,8 @@ static void test_weight_recipe(void **state)
     assert_true(s == (1ull ^ fnv1a("fc0.weight")));
 
     /* weight i = unit(stream) * bound, unit = ((r >> 40) - 2^23) * 2^-23 */
-    vi_gen_weight w = {.name = "fc0.weight", .ndim = 2, .shape = {3, 5}, .near_one = 0,
-                       .bound = 0.25f};
+    vi_gen_weight w = {
+        .name = "fc0.weight", .ndim = 2, .shape = {3, 5}, .near_one = 0, .bound = 0.25f};
     size_t nbytes = 0;
     uint8_t *data = vi_gen_weight_data(&w, 1, VI_DT_FP32, &nbytes);
     assert_int_equal(nbytes, 60);
@@ -299,10 +299,11 @@ static void test_mlp_structure(void **state)
     assert_string_equal(json_string_value(json_object_get(m, "name")), "tiny-mlp.v2");
     assert_string_equal(json_string_value(json_object_get(m, "version")), "1");
     assert_int_equal(json_integer_value(json_object_get(m, "max_batch_size")), 7);
-    json_t *want_io = json_loads("{\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[-1,16]}],"
-                                 "\"outputs\":[{\"name\":\"probabilities\",\"datatype\":\"FP32\",\"shape\":[-1,4]},"
-                                 "{\"name\":\"label\",\"datatype\":\"INT64\",\"shape\":[-1]}]}",
-                                 0, NULL);
+    json_t *want_io = json_loads(
+        "{\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[-1,16]}],"
+        "\"outputs\":[{\"name\":\"probabilities\",\"datatype\":\"FP32\",\"shape\":[-1,4]},"
+        "{\"name\":\"label\",\"datatype\":\"INT64\",\"shape\":[-1]}]}",
+        0, NULL);
     assert_true(json_equal(json_object_get(m, "inputs"), json_object_get(want_io, "inputs")));
     assert_true(json_equal(json_object_get(m, "outputs"), json_object_get(want_io, "outputs")));
     json_decref(want_io);
@@ -311,17 +312,20 @@ static void test_mlp_structure(void **state)
     json_t *graph = json_object_get(m, "graph");
     assert_int_equal(json_array_size(graph), 7);
     for (size_t i = 0; i < 7; i++)
-        assert_string_equal(json_string_value(json_object_get(json_array_get(graph, i), "op")), ops[i]);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(graph, i), "op")),
+                            ops[i]);
     json_t *fc0 = json_array_get(graph, 0);
-    json_t *want0 = json_loads("{\"op\":\"linear\",\"name\":\"fc0\",\"inputs\":[\"input\"],"
-                               "\"weights\":{\"weight\":\"fc0.weight\",\"bias\":\"fc0.bias\"},"
-                               "\"outputs\":[\"h0\"],\"attributes\":{\"weight_layout\":\"in_out\"}}",
-                               0, NULL);
+    json_t *want0 =
+        json_loads("{\"op\":\"linear\",\"name\":\"fc0\",\"inputs\":[\"input\"],"
+                   "\"weights\":{\"weight\":\"fc0.weight\",\"bias\":\"fc0.bias\"},"
+                   "\"outputs\":[\"h0\"],\"attributes\":{\"weight_layout\":\"in_out\"}}",
+                   0, NULL);
     assert_true(json_equal(fc0, want0));
     json_decref(want0);
     json_t *act = json_array_get(graph, 1);
     assert_string_equal(
-        json_string_value(json_object_get(json_object_get(act, "attributes"), "approximate")), "tanh");
+        json_string_value(json_object_get(json_object_get(act, "attributes"), "approximate")),
+        "tanh");
     json_decref(m);
 
     char path[600];
@@ -385,9 +389,14 @@ static void test_all_ops_uses_every_op(void **state)
         json_t *attrs = json_object_get(n, "attributes");
         int n_in = (int)json_array_size(json_object_get(n, "inputs"));
         if (op == VI_OP_GELU)
-            gelu_forms |= strcmp(json_string_value(json_object_get(attrs, "approximate")), "tanh") == 0 ? 2 : 1;
+            gelu_forms |=
+                strcmp(json_string_value(json_object_get(attrs, "approximate")), "tanh") == 0 ? 2
+                                                                                              : 1;
         if (op == VI_OP_LINEAR) {
-            layouts |= strcmp(json_string_value(json_object_get(attrs, "weight_layout")), "out_in") == 0 ? 2 : 1;
+            layouts |=
+                strcmp(json_string_value(json_object_get(attrs, "weight_layout")), "out_in") == 0
+                    ? 2
+                    : 1;
             lin_bias |= json_object_get(w, "bias") ? 2 : 1;
         }
         if (op == VI_OP_MATMUL)
@@ -584,9 +593,10 @@ static void test_overwrite_protection(void **state)
     o.seed = 5;
     assert_int_equal(vi_gen_model(&o, dir, &err), VI_ERR_IO);
     char want[1024];
-    snprintf(want, sizeof want,
-             "refusing to overwrite %s/model.safetensors: it already exists (use --force to replace it)",
-             dir);
+    snprintf(
+        want, sizeof want,
+        "refusing to overwrite %s/model.safetensors: it already exists (use --force to replace it)",
+        dir);
     assert_string_equal(err.msg, want);
     o.force = 1;
     gen_ok(&o, dir);
@@ -628,7 +638,8 @@ static void test_option_parsing(void **state)
     assert_int_equal(vi_gen_parse_activation("gelu_tanh", &a, &err), VI_OK);
     assert_int_equal(a, VI_GEN_ACT_GELU_TANH);
     assert_int_equal(vi_gen_parse_activation("swish", &a, &err), VI_ERR_INVALID);
-    assert_string_equal(err.msg, "unknown activation 'swish' (choose relu, gelu, gelu_tanh, tanh or sigmoid)");
+    assert_string_equal(
+        err.msg, "unknown activation 'swish' (choose relu, gelu, gelu_tanh, tanh or sigmoid)");
     vi_dtype dt;
     assert_int_equal(vi_gen_parse_weight_dtype("BF16", &dt, &err), VI_OK);
     assert_int_equal(dt, VI_DT_BF16);
@@ -652,7 +663,8 @@ static void test_option_parsing(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         o.n_hidden = 2;
         assert_int_equal(vi_gen_parse_hidden(bad[i], &o, &err), VI_ERR_INVALID);
-        assert_non_null(strstr(err.msg, "hidden widths must be a comma-separated list of integers in 1..1048576"));
+        assert_non_null(strstr(
+            err.msg, "hidden widths must be a comma-separated list of integers in 1..1048576"));
         assert_int_equal(o.n_hidden, 2); /* untouched on failure */
     }
     assert_int_equal(vi_gen_parse_hidden("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", &o, &err),

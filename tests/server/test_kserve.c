@@ -138,6 +138,11 @@ static void test_fp32_goes_through_binary64(void **state)
     assert_int_equal(f32_bits(f[3]), 0x80000000u);
     assert_int_equal(f32_bits(f[4]), 0x00000000u); /* "-0" is read as the integer 0 */
     vi_kserve_request_free(&req);
+    parse_ok(
+        "{'inputs':[{'name':'x','datatype':'FP32','shape':[1],'data':[-3.4028235677973362e38]}]}",
+        NULL, 0, &req);
+    assert_int_equal(f32_bits(*(float *)req.inputs[0].data), 0xff7fffffu); /* rounds to -FLT_MAX */
+    vi_kserve_request_free(&req);
 }
 
 static void test_integer_bool_fp64_types(void **state)
@@ -276,7 +281,8 @@ static const reject_case REJECTS[] = {
     {"{'inputs':[{'name':'x','shape':[1],'data':[1]}]}", VI_ERR_INVALID,
      "inputs[0].datatype must be a string"},
     {T1("FP8", "[1]", "[1]"), VI_ERR_INVALID, "inputs[0].datatype 'FP8' is unknown"},
-    {T1("BYTES", "[1]", "['a']"), VI_ERR_UNSUPPORTED, "inputs[0].datatype 'BYTES' is not supported"},
+    {T1("BYTES", "[1]", "['a']"), VI_ERR_UNSUPPORTED,
+     "inputs[0].datatype 'BYTES' is not supported"},
     {T1("UINT32", "[1]", "[1]"), VI_ERR_UNSUPPORTED, "'UINT32' is not supported"},
     {"{'inputs':[{'name':'x','datatype':'FP32','data':[1]}]}", VI_ERR_INVALID,
      "inputs[0].shape must be an array of non-negative integers"},
@@ -290,18 +296,24 @@ static const reject_case REJECTS[] = {
      "inputs[0].shape has 9 dimensions (at most 8)"},
     {T1("FP32", "[4294967296,4294967296,4294967296]", "[1]"), VI_ERR_LIMIT,
      "inputs[0].shape: element count overflows 64 bits"},
-    {T1("FP32", "[4096,4097]", "[1]"), VI_ERR_LIMIT, "inputs[0] has 16781312 elements (limit 16777216)"},
+    {T1("FP32", "[4096,4097]", "[1]"), VI_ERR_LIMIT,
+     "inputs[0] has 16781312 elements (limit 16777216)"},
     {X1("[1,2,3,4,5]"), VI_ERR_INVALID, "inputs[0].data has 5 elements but shape [2, 3] has 6"},
     {X1("{'a':1}"), VI_ERR_INVALID, "inputs[0].data must be an array"},
+    {T1("FP64", "[4096,4096]", "[1]"), VI_ERR_INVALID,
+     "inputs[0].data cannot hold the 16777216 elements of shape [4096, 4096] (the JSON has 74 "
+     "bytes)"},
     {X1("[[1,2,3],[4,5]]"), VI_ERR_INVALID,
      "inputs[0].data[1] has 2 elements but dimension 1 of shape [2, 3] is 3"},
     {X1("[[1,2,3]]"), VI_ERR_INVALID,
      "inputs[0].data has 1 elements but dimension 0 of shape [2, 3] is 2"},
-    {X1("[[1,2,[3]],[4,5,6]]"), VI_ERR_INVALID, "inputs[0].data[0][2] must be a number (got an array)"},
+    {X1("[[1,2,[3]],[4,5,6]]"), VI_ERR_INVALID,
+     "inputs[0].data[0][2] must be a number (got an array)"},
     {X1("[[1,2,3],7]"), VI_ERR_INVALID,
      "inputs[0].data[1] must be an array of 3 elements for shape [2, 3] (got 7)"},
     {X1("[1,2,3,4,5,[6]]"), VI_ERR_INVALID, "inputs[0].data[5] must be a number (got an array)"},
-    {X1("[1,'2',3,4,5,6]"), VI_ERR_INVALID, "inputs[0].data[1] must be a number (got the string \"2\")"},
+    {X1("[1,'2',3,4,5,6]"), VI_ERR_INVALID,
+     "inputs[0].data[1] must be a number (got the string \"2\")"},
     {X1("[1,2,3,4,5,null]"), VI_ERR_INVALID, "inputs[0].data[5] must be a number (got null)"},
     {X1("[1,2,3,4,true,6]"), VI_ERR_INVALID, "inputs[0].data[4] must be a number (got true)"},
     {X1("[1,2,3,4,5,'NaN']"), VI_ERR_INVALID,
@@ -313,8 +325,11 @@ static const reject_case REJECTS[] = {
     {X1("[1,2,3,4,5,-Infinity]"), VI_ERR_INVALID, "'Infinity' is not a JSON number"},
     {X1("[1,2,3,4,5,-inf]"), VI_ERR_INVALID, "'inf' is not a JSON number"},
     {X1("[1,2,3,4,5,1e39]"), VI_ERR_INVALID,
-     "inputs[0].data[5] must be a number within the FP32 range (|x| <= 3.4028235e38) (got 1e+39)"},
+     "inputs[0].data[5] must be a number within the FP32 range (|x| < 3.4028235677973366e38) (got "
+     "1e+39)"},
     {X1("[1,2,3,4,5,1e400]"), VI_ERR_INVALID, "invalid request JSON: real number overflow"},
+    {X1("[1,2,3,4,5,3.4028235677973366e38]"), VI_ERR_INVALID,
+     "inputs[0].data[5] must be a number within"},
     {X1("[[1,2,3],[4,5,-3.5e38]]"), VI_ERR_INVALID, "inputs[0].data[1][2] must be a number within"},
     {T1("INT32", "[2]", "[1,1.5]"), VI_ERR_INVALID,
      "inputs[0].data[1] must be an integer in -2147483648..2147483647 for INT32 (got 1.5)"},
@@ -323,10 +338,13 @@ static const reject_case REJECTS[] = {
      "inputs[0].data[1] must be an integer in -128..127 for INT8 (got 128)"},
     {T1("UINT8", "[1]", "[-1]"), VI_ERR_INVALID, "an integer in 0..255 for UINT8 (got -1)"},
     {T1("INT16", "[1]", "[40000]"), VI_ERR_INVALID, "for INT16 (got 40000)"},
-    {T1("INT64", "[1]", "[true]"), VI_ERR_INVALID, "inputs[0].data[0] must be an integer for INT64 (got true)"},
+    {T1("INT64", "[1]", "[true]"), VI_ERR_INVALID,
+     "inputs[0].data[0] must be an integer for INT64 (got true)"},
     {T1("INT64", "[1]", "[1.0]"), VI_ERR_INVALID, "must be an integer for INT64 (got 1.0)"},
-    {T1("INT64", "[1]", "[9223372036854775808]"), VI_ERR_INVALID, "invalid request JSON: too big integer"},
-    {T1("BOOL", "[1]", "[1]"), VI_ERR_INVALID, "inputs[0].data[0] must be true or false for BOOL (got 1)"},
+    {T1("INT64", "[1]", "[9223372036854775808]"), VI_ERR_INVALID,
+     "invalid request JSON: too big integer"},
+    {T1("BOOL", "[1]", "[1]"), VI_ERR_INVALID,
+     "inputs[0].data[0] must be true or false for BOOL (got 1)"},
     {T1("FP16", "[1]", "[1]"), VI_ERR_UNSUPPORTED,
      "inputs[0] is FP16: 16-bit float data must be sent as binary data"},
     {T1("BF16", "[0]", "[]"), VI_ERR_UNSUPPORTED, "inputs[0] is BF16: 16-bit float data"},
@@ -386,12 +404,14 @@ static void test_long_names(void **state)
     char json[1024];
     snprintf(json, sizeof json,
              "{'inputs':[{'name':'%s','datatype':'FP32','shape':[1],'data':[1]}]}", name);
-    expect_fail(json, NULL, 0, NULL, VI_ERR_LIMIT, "inputs[0].name is 128 bytes long (at most 127)");
+    expect_fail(json, NULL, 0, NULL, VI_ERR_LIMIT,
+                "inputs[0].name is 128 bytes long (at most 127)");
     snprintf(json, sizeof json,
              "{'inputs':[{'name':'x','datatype':'FP32','shape':[1],'data':[1]}],"
              "'outputs':[{'name':'%s'}]}",
              name);
-    expect_fail(json, NULL, 0, NULL, VI_ERR_LIMIT, "outputs[0].name is 128 bytes long (at most 127)");
+    expect_fail(json, NULL, 0, NULL, VI_ERR_LIMIT,
+                "outputs[0].name is 128 bytes long (at most 127)");
     name[VI_NAME_MAX - 1] = '\0'; /* 127 bytes: accepted */
     snprintf(json, sizeof json,
              "{'inputs':[{'name':'%s','datatype':'FP32','shape':[1],'data':[1]}]}", name);
@@ -409,14 +429,16 @@ static void test_binary_rejections(void **state)
                       "'parameters':{'binary_data_size':24}}]}";
     expect_fail(x24, bin, 20, NULL, VI_ERR_INVALID,
                 "inputs[0] needs bytes 0..24 of the binary data but only 20 bytes were sent");
-    expect_fail(x24, bin, 28, NULL, VI_ERR_INVALID,
-                "28 bytes of binary data were sent but the binary tensors take 24 (4 bytes left over)");
+    expect_fail(
+        x24, bin, 28, NULL, VI_ERR_INVALID,
+        "28 bytes of binary data were sent but the binary tensors take 24 (4 bytes left over)");
     expect_fail("{'inputs':[{'name':'x','datatype':'FP32','shape':[2,3],'data':[1,2,3,4,5,6]}]}",
                 bin, 1, NULL, VI_ERR_INVALID, "(1 bytes left over)");
-    expect_fail("{'inputs':[{'name':'x','datatype':'FP32','shape':[2,3],"
-                "'parameters':{'binary_data_size':20}}]}",
-                bin, 20, NULL, VI_ERR_INVALID,
-                "inputs[0].parameters.binary_data_size is 20 but shape [2, 3] of FP32 needs 24 bytes");
+    expect_fail(
+        "{'inputs':[{'name':'x','datatype':'FP32','shape':[2,3],"
+        "'parameters':{'binary_data_size':20}}]}",
+        bin, 20, NULL, VI_ERR_INVALID,
+        "inputs[0].parameters.binary_data_size is 20 but shape [2, 3] of FP32 needs 24 bytes");
     expect_fail("{'inputs':[{'name':'x','datatype':'FP32','shape':[1],"
                 "'parameters':{'binary_data_size':-4}}]}",
                 bin, 4, NULL, VI_ERR_INVALID,
@@ -425,14 +447,17 @@ static void test_binary_rejections(void **state)
                 "'parameters':{'binary_data_size':'4'}}]}",
                 bin, 4, NULL, VI_ERR_INVALID, "(got the string \"4\")");
     /* the second binary input runs past the end */
-    expect_fail("{'inputs':[{'name':'a','datatype':'INT32','shape':[2],'parameters':{'binary_data_size':8}},"
-                "{'name':'b','datatype':'INT64','shape':[3],'parameters':{'binary_data_size':24}}]}",
-                bin, 31, NULL, VI_ERR_INVALID,
-                "inputs[1] needs bytes 8..32 of the binary data but only 31 bytes were sent");
+    expect_fail(
+        "{'inputs':[{'name':'a','datatype':'INT32','shape':[2],'parameters':{'binary_data_size':8}}"
+        ","
+        "{'name':'b','datatype':'INT64','shape':[3],'parameters':{'binary_data_size':24}}]}",
+        bin, 31, NULL, VI_ERR_INVALID,
+        "inputs[1] needs bytes 8..32 of the binary data but only 31 bytes were sent");
     uint8_t b2[3] = {1, 2, 0};
     expect_fail("{'inputs':[{'name':'m','datatype':'BOOL','shape':[3],"
                 "'parameters':{'binary_data_size':3}}]}",
-                b2, 3, NULL, VI_ERR_INVALID, "inputs[0]: binary BOOL element 1 is 2 (must be 0 or 1)");
+                b2, 3, NULL, VI_ERR_INVALID,
+                "inputs[0]: binary BOOL element 1 is 2 (must be 0 or 1)");
     expect_fail(x24, NULL, 24, NULL, VI_ERR_INVALID, "binary data of 24 bytes has no buffer");
 }
 
@@ -462,7 +487,8 @@ static void test_limits(void **state)
 
     /* brackets inside strings do not count; escaped quotes do not end strings */
     lim.max_depth = 4; /* root, inputs, input, shape or data */
-    json = q("{'id':'[[[[[[\\'{{{{','inputs':[{'name':'x','datatype':'INT32','shape':[1],'data':[5]}]}");
+    json = q(
+        "{'id':'[[[[[[\\'{{{{','inputs':[{'name':'x','datatype':'INT32','shape':[1],'data':[5]}]}");
     assert_int_equal(vi_kserve_parse_request(json, strlen(json), NULL, 0, &lim, &req, &err), VI_OK);
     assert_string_equal(req.id, "[[[[[[\"{{{{");
     vi_kserve_request_free(&req);
@@ -570,8 +596,8 @@ static void test_bind(void **state)
     vi_error err = {{0}};
     const vi_tensor *ord[2] = {NULL, NULL};
     int64_t rows = 0;
-    assert_int_equal(bind_json("{'inputs':[" IDS("2", "[1,2,3,4,5,6]") "," XIN("2", "[1,2,3,4,5,6,7,8]")
-                               "],'outputs':[{'name':'label'}]}",
+    assert_int_equal(bind_json("{'inputs':[" IDS("2", "[1,2,3,4,5,6]") "," XIN(
+                                   "2", "[1,2,3,4,5,6,7,8]") "],'outputs':[{'name':'label'}]}",
                                &err, ord, &rows, &req),
                      VI_OK);
     assert_int_equal(rows, 2);
@@ -580,31 +606,36 @@ static void test_bind(void **state)
     vi_kserve_request_free(&req);
 
     expect_bind_fail("{'inputs':[" XIN("1", "[1,2,3,4]") "]}", "missing input 'ids'");
-    expect_bind_fail("{'inputs':[" XIN("1", "[1,2,3,4]") "," IDS("1", "[1,2,3]")
-                     ",{'name':'z','datatype':'FP32','shape':[1],'data':[1]}]}",
+    expect_bind_fail("{'inputs':[" XIN("1", "[1,2,3,4]") "," IDS(
+                         "1", "[1,2,3]") ",{'name':'z','datatype':'FP32','shape':[1],'data':[1]}]}",
                      "unknown input 'z' (model inputs: x, ids)");
-    expect_bind_fail("{'inputs':[{'name':'x','datatype':'INT32','shape':[1,4],'data':[1,2,3,4]},"
-                     IDS("1", "[1,2,3]") "]}",
-                     "input 'x' has datatype INT32 but the model expects FP32");
-    expect_bind_fail("{'inputs':[{'name':'x','datatype':'FP32','shape':[1,2,2],'data':[1,2,3,4]},"
-                     IDS("1", "[1,2,3]") "]}",
-                     "input 'x' has shape [1, 2, 2] but the model expects [-1, 4]");
-    expect_bind_fail("{'inputs':[{'name':'x','datatype':'FP32','shape':[4],'data':[1,2,3,4]},"
-                     IDS("1", "[1,2,3]") "]}",
+    expect_bind_fail(
+        "{'inputs':[{'name':'x','datatype':'INT32','shape':[1,4],'data':[1,2,3,4]}," IDS(
+            "1", "[1,2,3]") "]}",
+        "input 'x' has datatype INT32 but the model expects FP32");
+    expect_bind_fail(
+        "{'inputs':[{'name':'x','datatype':'FP32','shape':[1,2,2],'data':[1,2,3,4]}," IDS(
+            "1", "[1,2,3]") "]}",
+        "input 'x' has shape [1, 2, 2] but the model expects [-1, 4]");
+    expect_bind_fail("{'inputs':[{'name':'x','datatype':'FP32','shape':[4],'data':[1,2,3,4]}," IDS(
+                         "1", "[1,2,3]") "]}",
                      "input 'x' has shape [4] but the model expects [-1, 4]");
-    expect_bind_fail("{'inputs':[{'name':'x','datatype':'FP32','shape':[1,5],'data':[1,2,3,4,5]},"
-                     IDS("1", "[1,2,3]") "]}",
-                     "input 'x' has shape [1, 5] but the model expects [-1, 4]");
+    expect_bind_fail(
+        "{'inputs':[{'name':'x','datatype':'FP32','shape':[1,5],'data':[1,2,3,4,5]}," IDS(
+            "1", "[1,2,3]") "]}",
+        "input 'x' has shape [1, 5] but the model expects [-1, 4]");
     expect_bind_fail("{'inputs':[" XIN("0", "[]") "," IDS("0", "[]") "]}",
                      "input 'x' has batch size 0 (the first dimension must be at least 1)");
     expect_bind_fail("{'inputs':[" XIN("1", "[1,2,3,4]") "," IDS("2", "[1,2,3,4,5,6]") "]}",
                      "input 'ids' has batch size 2 but input 'x' has 1");
-    expect_bind_fail("{'inputs':[" XIN("9", "[1,2,3,4,1,2,3,4,1,2,3,4,1,2,3,4,1,2,3,4,1,2,3,4,"
-                                            "1,2,3,4,1,2,3,4,1,2,3,4]")
-                     "," IDS("9", "[1,2,3,1,2,3,1,2,3,1,2,3,1,2,3,1,2,3,1,2,3,1,2,3,1,2,3]") "]}",
-                     "batch size 9 exceeds the model's max_batch_size 8");
-    expect_bind_fail("{'inputs':[" XIN("1", "[1,2,3,4]") "," IDS("1", "[1,2,3]")
-                     "],'outputs':[{'name':'y'},{'name':'logits'}]}",
+    expect_bind_fail(
+        "{'inputs':[" XIN("9",
+                          "[1,2,3,4,1,2,3,4,1,2,3,4,1,2,3,4,1,2,3,4,1,2,3,4,"
+                          "1,2,3,4,1,2,3,4,1,2,3,4]") "," IDS("9", "[1,2,3,1,2,3,1,2,3,1,2,3,1,2,3,"
+                                                                   "1,2,3,1,2,3,1,2,3,1,2,3]") "]}",
+        "batch size 9 exceeds the model's max_batch_size 8");
+    expect_bind_fail("{'inputs':[" XIN("1", "[1,2,3,4]") "," IDS(
+                         "1", "[1,2,3]") "],'outputs':[{'name':'y'},{'name':'logits'}]}",
                      "unknown output 'logits' (model outputs: y, label)");
 }
 
@@ -629,14 +660,12 @@ static void test_fmt_known_values(void **state)
         uint32_t bits;
         const char *txt;
     } K[] = {
-        {0x00000000u, "0"},           {0x80000000u, "-0.0"},
-        {0x3f800000u, "1"},           {0x3dcccccdu, "0.1"},
-        {0x3e99999au, "0.3"},         {0x3eaaaaabu, "0.33333334"},
-        {0x00000001u, "1e-45"},       {0x00800000u, "1.1754944e-38"},
-        {0x7f7fffffu, "3.4028235e+38"}, {0x4b800000u, "16777216"},
-        {0x47f12065u, "123456.79"},   {0x501502f9u, "1e+10"},
-        {0x7f800000u, "Infinity"},    {0xff800000u, "-Infinity"},
-        {0x7fc00000u, "NaN"},         {0xffc00001u, "NaN"},
+        {0x00000000u, "0"},        {0x80000000u, "-0.0"},          {0x3f800000u, "1"},
+        {0x3dcccccdu, "0.1"},      {0x3e99999au, "0.3"},           {0x3eaaaaabu, "0.33333334"},
+        {0x00000001u, "1e-45"},    {0x00800000u, "1.1754944e-38"}, {0x7f7fffffu, "3.4028235e+38"},
+        {0x4b800000u, "16777216"}, {0x47f12065u, "123456.79"},     {0x501502f9u, "1e+10"},
+        {0x7f800000u, "Infinity"}, {0xff800000u, "-Infinity"},     {0x7fc00000u, "NaN"},
+        {0xffc00001u, "NaN"},
     };
     char buf[VI_FMT_NUM_MAX];
     for (size_t i = 0; i < sizeof K / sizeof K[0]; i++) {
@@ -722,8 +751,12 @@ static void test_response_exact_text(void **state)
     };
     json_t *receipt = json_pack("{s:i,s:s}", "a", 1, "b", "x");
     json_t *params = json_pack("{s:b}", "sealed", 1);
-    vi_kserve_response_spec spec = {.model_name = "m", .model_version = "1", .id = "r1",
-                                    .outputs = outs, .n_outputs = 3, .receipt = receipt,
+    vi_kserve_response_spec spec = {.model_name = "m",
+                                    .model_version = "1",
+                                    .id = "r1",
+                                    .outputs = outs,
+                                    .n_outputs = 3,
+                                    .receipt = receipt,
                                     .parameters = params};
     char *json = NULL;
     size_t len = 0;
@@ -732,9 +765,12 @@ static void test_response_exact_text(void **state)
     vi_error err = {{0}};
     assert_int_equal(vi_kserve_build_response(&spec, &json, &len, &bin, &blen, &err), VI_OK);
     assert_string_equal(
-        json, "{\"model_name\":\"m\",\"model_version\":\"1\",\"id\":\"r1\",\"parameters\":{\"sealed\":true},"
-              "\"outputs\":[{\"name\":\"p\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1.5,-0.0,\"NaN\"]},"
-              "{\"name\":\"la\\\"bel\",\"datatype\":\"INT64\",\"shape\":[2],\"data\":[-9223372036854775808,7]},"
+        json, "{\"model_name\":\"m\",\"model_version\":\"1\",\"id\":\"r1\",\"parameters\":{"
+              "\"sealed\":true},"
+              "\"outputs\":[{\"name\":\"p\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1.5,-0."
+              "0,\"NaN\"]},"
+              "{\"name\":\"la\\\"bel\",\"datatype\":\"INT64\",\"shape\":[2],\"data\":[-"
+              "9223372036854775808,7]},"
               "{\"name\":\"ok\",\"datatype\":\"BOOL\",\"shape\":[2],\"data\":[true,false]}],"
               "\"receipt\":{\"a\":1,\"b\":\"x\"}}");
     assert_int_equal(len, strlen(json));
@@ -843,8 +879,12 @@ static void test_response_binary_outputs(void **state)
     };
     int binary[4] = {1, 0, 1, 1};
     json_t *receipt = json_pack("{s:s}", "sig", "abc");
-    vi_kserve_response_spec spec = {.model_name = "m", .id = "q", .outputs = outs, .n_outputs = 4,
-                                    .binary = binary, .receipt = receipt};
+    vi_kserve_response_spec spec = {.model_name = "m",
+                                    .id = "q",
+                                    .outputs = outs,
+                                    .n_outputs = 4,
+                                    .binary = binary,
+                                    .receipt = receipt};
     char *json = NULL;
     size_t len = 0, blen = 0;
     uint8_t *bin = NULL;
@@ -871,11 +911,14 @@ static void test_response_binary_outputs(void **state)
     vi_kserve_response_free(&resp);
 
     /* the same JSON with the binary part cut or padded */
-    assert_int_equal(vi_kserve_parse_response(json, len, bin, blen - 1, &resp, &err), VI_ERR_INVALID);
-    assert_non_null(strstr(err.msg, "outputs[3] needs bytes 20..32 of the binary data but only 31"));
+    assert_int_equal(vi_kserve_parse_response(json, len, bin, blen - 1, &resp, &err),
+                     VI_ERR_INVALID);
+    assert_non_null(
+        strstr(err.msg, "outputs[3] needs bytes 20..32 of the binary data but only 31"));
     uint8_t *more = calloc(blen + 2, 1);
     memcpy(more, bin, blen);
-    assert_int_equal(vi_kserve_parse_response(json, len, more, blen + 2, &resp, &err), VI_ERR_INVALID);
+    assert_int_equal(vi_kserve_parse_response(json, len, more, blen + 2, &resp, &err),
+                     VI_ERR_INVALID);
     assert_non_null(strstr(err.msg, "(2 bytes left over)"));
     free(more);
     free(json);
@@ -896,33 +939,39 @@ static void test_response_build_errors(void **state)
     vi_error err = {{0}};
     assert_int_equal(vi_kserve_build_response(&spec, &json, &len, &bin, &blen, &err),
                      VI_ERR_UNSUPPORTED);
-    assert_string_equal(err.msg, "output 'h' is BF16: 16-bit float data can only be sent as binary data");
+    assert_string_equal(err.msg,
+                        "output 'h' is BF16: 16-bit float data can only be sent as binary data");
     assert_null(json);
     assert_null(bin);
     assert_int_equal(len, 0);
 
     vi_tensor bad = {.name = "b", .dtype = VI_DT_INVALID, .ndim = 1, .shape = {1}, .data = f};
     spec.outputs = &bad;
-    assert_int_equal(vi_kserve_build_response(&spec, &json, &len, &bin, &blen, &err), VI_ERR_INVALID);
+    assert_int_equal(vi_kserve_build_response(&spec, &json, &len, &bin, &blen, &err),
+                     VI_ERR_INVALID);
     assert_non_null(strstr(err.msg, "output 0 ('b') has an invalid datatype"));
 
     vi_tensor neg = {.name = "n", .dtype = VI_DT_FP32, .ndim = 1, .shape = {-2}, .data = f};
     spec.outputs = &neg;
-    assert_int_equal(vi_kserve_build_response(&spec, &json, &len, &bin, &blen, &err), VI_ERR_INVALID);
+    assert_int_equal(vi_kserve_build_response(&spec, &json, &len, &bin, &blen, &err),
+                     VI_ERR_INVALID);
     assert_non_null(strstr(err.msg, "output 'n': dimension 0 is negative (-2)"));
 
     vi_tensor nodata = {.name = "z", .dtype = VI_DT_FP32, .ndim = 1, .shape = {2}, .data = NULL};
     spec.outputs = &nodata;
-    assert_int_equal(vi_kserve_build_response(&spec, &json, &len, &bin, &blen, &err), VI_ERR_INVALID);
+    assert_int_equal(vi_kserve_build_response(&spec, &json, &len, &bin, &blen, &err),
+                     VI_ERR_INVALID);
     assert_non_null(strstr(err.msg, "output 'z' has no data"));
 
     vi_tensor ok = {.name = "o", .dtype = VI_DT_FP32, .ndim = 1, .shape = {1}, .data = f};
     spec.outputs = &ok;
     spec.model_name = NULL;
-    assert_int_equal(vi_kserve_build_response(&spec, &json, &len, &bin, &blen, &err), VI_ERR_INVALID);
+    assert_int_equal(vi_kserve_build_response(&spec, &json, &len, &bin, &blen, &err),
+                     VI_ERR_INVALID);
     assert_non_null(strstr(err.msg, "needs a model name"));
     spec.model_name = "bad\xff";
-    assert_int_equal(vi_kserve_build_response(&spec, &json, &len, &bin, &blen, &err), VI_ERR_INVALID);
+    assert_int_equal(vi_kserve_build_response(&spec, &json, &len, &bin, &blen, &err),
+                     VI_ERR_INVALID);
     assert_non_null(strstr(err.msg, "model_name is not valid UTF-8"));
     assert_null(json);
 }
@@ -956,7 +1005,11 @@ static const resp_reject RESP_REJECTS[] = {
         "{'name':'p','datatype':'FP32','shape':[1],'data':[2]}"),
      "duplicate output name 'p' (outputs[0] and outputs[1])"},
     {R1("{'name':'p','datatype':'FP32','shape':[1000000,1000000],'data':[]}"),
-     "outputs[0] has 1000000000000 elements (limit"},
+     "outputs[0].data cannot hold the 1000000000000 elements of shape [1000000, 1000000] (the "
+     "JSON has 97 bytes)"},
+    {R1("{'name':'p','datatype':'FP64','shape':[1000000,1000000],"
+        "'parameters':{'binary_data_size':8000000000000}}"),
+     "outputs[0] needs bytes 0..8000000000000 of the binary data but only 0 bytes were sent"},
     {R1("{'name':'p','datatype':'FP32','shape':[1],'parameters':{'binary_data_size':4}}"),
      "outputs[0] needs bytes 0..4 of the binary data but only 0 bytes were sent"},
     {R1("{'name':'p','datatype':'FP16','shape':[1],'data':[1]}"),
@@ -981,8 +1034,9 @@ static void test_response_parse_rejects(void **state)
         free(json);
     }
     /* the non-finite strings are accepted for FP32 and FP64 */
-    char *json = q(R1("{'name':'p','datatype':'FP32','shape':[3],'data':['NaN','Infinity','-Infinity']},"
-                      "{'name':'d','datatype':'FP64','shape':[1],'data':['-Infinity']}"));
+    char *json =
+        q(R1("{'name':'p','datatype':'FP32','shape':[3],'data':['NaN','Infinity','-Infinity']},"
+             "{'name':'d','datatype':'FP64','shape':[1],'data':['-Infinity']}"));
     vi_kserve_response resp;
     vi_error err = {{0}};
     assert_int_equal(vi_kserve_parse_response(json, strlen(json), NULL, 0, &resp, &err), VI_OK);
