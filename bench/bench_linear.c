@@ -5,13 +5,17 @@
  *
  * Both compute y = x W^T with W stored [N, K] (the PyTorch layout; ours packs
  * it once at prepare time, which is not timed). Every configuration is
- * validated (rows 0 and M-1 bit-equal to the scalar reference, OpenBLAS close
- * to ours) before it is timed.
+ * validated (rows 0 and M-1 bit-equal to the plain reference, OpenBLAS close
+ * to ours) before it is timed. Timing alternates blocks of ours and OpenBLAS
+ * runs over several rounds (so both see the same machine) and reports the
+ * best time and the median.
  *
- * Usage: bench_linear [--quick] [--threads T] [--isa scalar|avx2|avx512] [--reps R]
- *                     [--m M] [--size N]   (only that M / that N = K)
- *                     [--cputime]  (time with the calling thread's CPU clock: steadier on
- *                                   a busy machine; meaningful with --threads 1 only)
+ * Usage: bench_linear [--quick] [--threads T] [--isa scalar|avx2|avx512]
+ *                     [--reps R] [--rounds R] [--m M] [--size N] [--cputime]
+ *   --quick     N = K = 1024 only, fewer repetitions
+ *   --m, --size only that M (M = 1 still runs for the row-0 check) / N = K
+ *   --cputime   time with the calling thread's CPU clock: steadier on a busy
+ *               machine, meaningful with --threads 1 only
  *
  * OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE force an older OpenBLAS kernel; when
  * either is set the program clears both and re-executes itself, because
@@ -31,6 +35,8 @@
 #ifdef VI_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
+
+#define MAX_SAMPLES 1024
 
 static clockid_t g_clock = CLOCK_MONOTONIC;
 
@@ -56,6 +62,8 @@ static float rnd(uint64_t *s)
     z ^= z >> 31;
     return (float)(z >> 40) * (2.0f / 16777216.0f) - 1.0f;
 }
+
+/* ==== the two contestants ==== */
 
 typedef void (*run_fn)(void *ctx, int64_t M, float *y);
 
@@ -87,24 +95,34 @@ static void run_blas(void *ctx, int64_t M, float *y)
 }
 #endif
 
-/* Warm-up, then `reps` timed runs (at least 0.25 s in all); returns the best
- * time and stores the median in *median. */
-static double time_runs(run_fn fn, void *ctx, int64_t M, float *y, int reps, double *median)
+/* ==== timing ==== */
+
+typedef struct {
+    double t[MAX_SAMPLES];
+    int n;
+} samples;
+
+/* One block: a warm-up run, then at least `reps` timed runs and 0.1 s. */
+static void time_block(run_fn fn, void *ctx, int64_t M, float *y, int reps, samples *s)
 {
-    double t[256];
     fn(ctx, M, y);
-    fn(ctx, M, y);
-    int n = 0;
     double start = now_s();
-    while (n < 256 && (n < reps || now_s() - start < 0.25)) {
+    for (int i = 0; s->n < MAX_SAMPLES && (i < reps || now_s() - start < 0.1); i++) {
         double t0 = now_s();
         fn(ctx, M, y);
-        t[n++] = now_s() - t0;
+        s->t[s->n++] = now_s() - t0;
     }
-    qsort(t, (size_t)n, sizeof t[0], cmp_double);
-    *median = t[n / 2];
-    return t[0];
 }
+
+/* Best and median GFLOP/s of the samples. */
+static void rates(samples *s, double flop, double *best, double *median)
+{
+    qsort(s->t, (size_t)s->n, sizeof s->t[0], cmp_double);
+    *best = flop / s->t[0] * 1e-9;
+    *median = flop / s->t[s->n / 2] * 1e-9;
+}
+
+/* ==== setup ==== */
 
 static void clean_openblas_env(char **argv)
 {
@@ -120,67 +138,204 @@ static void clean_openblas_env(char **argv)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_linear [--quick] [--threads T] [--isa scalar|avx2|avx512] "
-                    "[--reps R] [--m M] [--size N] [--cputime]\n");
+                    "[--reps R] [--rounds R] [--m M] [--size N] [--cputime]\n");
     exit(2);
+}
+
+typedef struct {
+    int quick, threads, reps, rounds;
+    long long m, size;
+    vi_isa isa;
+} options;
+
+static options parse_args(int argc, char **argv)
+{
+    options o = {0, 0, 5, 3, 0, 0, vi_isa_detect()};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--quick") == 0)
+            o.quick = 1;
+        else if (strcmp(a, "--cputime") == 0)
+            g_clock = CLOCK_THREAD_CPUTIME_ID;
+        else if (!v)
+            usage();
+        else if (strcmp(a, "--threads") == 0)
+            o.threads = atoi(argv[++i]);
+        else if (strcmp(a, "--reps") == 0)
+            o.reps = atoi(argv[++i]);
+        else if (strcmp(a, "--rounds") == 0)
+            o.rounds = atoi(argv[++i]);
+        else if (strcmp(a, "--m") == 0)
+            o.m = atoll(argv[++i]);
+        else if (strcmp(a, "--size") == 0)
+            o.size = atoll(argv[++i]);
+        else if (strcmp(a, "--isa") == 0) {
+            if (vi_isa_parse(argv[++i], &o.isa) != 0 || o.isa == VI_ISA_AUTO) {
+                fprintf(stderr, "bench_linear: unknown isa '%s'\n", v);
+                exit(2);
+            }
+            if (!vi_isa_supported(o.isa)) {
+                fprintf(stderr, "bench_linear: this CPU cannot run isa '%s'\n", v);
+                exit(2);
+            }
+        } else
+            usage();
+    }
+    if (o.threads < 0 || o.threads > 64 || o.reps < 1 || o.reps > 100 || o.rounds < 1 ||
+        o.rounds > 10 || o.m < 0 || o.m > 512 || o.size < 0 || o.size > 16384)
+        usage();
+    if (o.quick) {
+        o.reps = 3;
+        o.rounds = 2;
+    }
+    return o;
+}
+
+/* ==== one size ==== */
+
+/* Benchmarks N = K = n at every M and thread count; returns 0, or 1 when a
+ * result failed validation. */
+static int bench_size(const options *o, int64_t n, const int64_t *ms, int n_ms,
+                      const int *threads, int n_threads, uint64_t *seed)
+{
+    const int64_t N = n, K = n, MMAX = 512;
+    int rc = 1;
+    vi_cpu_linear *lw = NULL;
+    vi_pool *pool = NULL;
+    vi_error err;
+    float *w = malloc((size_t)(N * K) * sizeof(float));
+    float *x = malloc((size_t)(MMAX * K) * sizeof(float));
+    float *y = malloc((size_t)(MMAX * N) * sizeof(float));
+    float *yb = malloc((size_t)(MMAX * N) * sizeof(float));
+    float *y1 = malloc((size_t)N * sizeof(float));
+    float *yb1 = malloc((size_t)N * sizeof(float));
+    float *ref = malloc((size_t)N * sizeof(float));
+    if (!w || !x || !y || !yb || !y1 || !yb1 || !ref) {
+        fprintf(stderr, "bench_linear: out of memory\n");
+        goto done;
+    }
+    for (int64_t i = 0; i < N * K; i++)
+        w[i] = rnd(seed);
+    for (int64_t i = 0; i < MMAX * K; i++)
+        x[i] = rnd(seed);
+    if (vi_cpu_linear_prepare(w, N, K, 1, NULL, &lw, &err) != VI_OK) {
+        fprintf(stderr, "bench_linear: %s\n", err.msg);
+        goto done;
+    }
+    rc = 0;
+    for (int ti = 0; ti < n_threads; ti++) {
+        int T = threads[ti];
+        pool = vi_pool_create(T, &err);
+        if (!pool) {
+            fprintf(stderr, "bench_linear: %s\n", err.msg);
+            rc = 1;
+            goto done;
+        }
+        ours_ctx oc = {lw, x, o->isa, pool};
+        run_ours(&oc, 1, y1);
+#ifdef VI_HAVE_OPENBLAS
+        openblas_set_num_threads(T);
+        blas_ctx bc = {w, x, N, K};
+        run_blas(&bc, 1, yb1);
+#endif
+        for (int mi = 0; mi < n_ms; mi++) {
+            int64_t M = ms[mi];
+            double flop = 2.0 * (double)M * (double)N * (double)K;
+            /* validate: rows 0 and M-1 against the plain reference */
+            run_ours(&oc, M, y);
+            for (int64_t r = 0; r < M; r += M > 1 ? M - 1 : 1) {
+                vi_cpu_linear_ref(w, N, K, 1, NULL, x + r * K, 1, ref);
+                if (memcmp(ref, y + r * N, (size_t)N * sizeof(float)) != 0) {
+                    fprintf(stderr, "bench_linear: M=%lld N=K=%lld row %lld differs from the "
+                                    "reference\n",
+                            (long long)M, (long long)N, (long long)r);
+                    rc = 1;
+                }
+            }
+            int same_ours = memcmp(y, y1, (size_t)N * sizeof(float)) == 0;
+            samples *so = calloc(1, sizeof *so);
+#ifdef VI_HAVE_OPENBLAS
+            run_blas(&bc, M, yb);
+            for (int64_t i = 0; i < M * N; i++)
+                if (!(fabsf(yb[i] - y[i]) <= 1e-3f * (1.0f + fabsf(y[i])))) {
+                    fprintf(stderr, "bench_linear: OpenBLAS y[%lld] = %g vs ours %g\n",
+                            (long long)i, (double)yb[i], (double)y[i]);
+                    rc = 1;
+                    break;
+                }
+            int same_blas = memcmp(yb, yb1, (size_t)N * sizeof(float)) == 0;
+            samples *sb = calloc(1, sizeof *sb);
+            if (!so || !sb) {
+                fprintf(stderr, "bench_linear: out of memory\n");
+                exit(1);
+            }
+            for (int round = 0; round < o->rounds; round++) {
+                time_block(run_ours, &oc, M, y, o->reps, so);
+                time_block(run_blas, &bc, M, yb, o->reps, sb);
+                /* OpenBLAS workers spin a while after a call: let them sleep */
+                usleep(150000);
+            }
+            double go, gom, gb, gbm;
+            rates(so, flop, &go, &gom);
+            rates(sb, flop, &gb, &gbm);
+            printf("%5lld %6lld %3d | %7.1f (%7.1f)  | %7.1f (%7.1f)  | %6.2f | %9s %9s\n",
+                   (long long)M, (long long)N, T, go, gom, gb, gbm, go / gb,
+                   same_ours ? "yes" : "no", same_blas ? "yes" : "no");
+            free(sb);
+#else
+            if (!so) {
+                fprintf(stderr, "bench_linear: out of memory\n");
+                exit(1);
+            }
+            for (int round = 0; round < o->rounds; round++)
+                time_block(run_ours, &oc, M, y, o->reps, so);
+            double go, gom;
+            rates(so, flop, &go, &gom);
+            printf("%5lld %6lld %3d | %7.1f (%7.1f)  | %18s | %6s | %9s %9s\n", (long long)M,
+                   (long long)N, T, go, gom, "n/a", "n/a", same_ours ? "yes" : "no", "n/a");
+#endif
+            free(so);
+            fflush(stdout);
+        }
+        vi_pool_destroy(pool);
+        pool = NULL;
+    }
+
+done:
+    vi_pool_destroy(pool);
+    vi_cpu_linear_free(lw);
+    free(w);
+    free(x);
+    free(y);
+    free(yb);
+    free(y1);
+    free(yb1);
+    free(ref);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     clean_openblas_env(argv);
+    options o = parse_args(argc, argv);
 
-    int quick = 0, only_threads = 0, reps = 5;
-    long long only_m = 0, only_size = 0;
-    vi_isa isa = vi_isa_detect();
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0)
-            quick = 1;
-        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-            only_threads = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--cputime") == 0)
-            g_clock = CLOCK_THREAD_CPUTIME_ID;
-        else if (strcmp(argv[i], "--m") == 0 && i + 1 < argc)
-            only_m = atoll(argv[++i]);
-        else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc)
-            only_size = atoll(argv[++i]);
-        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
-            reps = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
-            if (vi_isa_parse(argv[++i], &isa) != 0 || isa == VI_ISA_AUTO) {
-                fprintf(stderr, "bench_linear: unknown isa '%s'\n", argv[i]);
-                return 2;
-            }
-            if (!vi_isa_supported(isa)) {
-                fprintf(stderr, "bench_linear: this CPU cannot run isa '%s'\n", argv[i]);
-                return 2;
-            }
-        } else
-            usage();
-    }
-    if (only_threads < 0 || only_threads > 64 || reps < 1 || reps > 256 || only_m < 0 ||
-        only_m > 512 || only_size < 0 || only_size > 16384)
-        usage();
-
-    int64_t SIZES[] = {1024, 4096};
-    int64_t MS[] = {1, 8, 64, 512};
-    int n_ms = 4;
-    int threads_list[2] = {1, 2}, n_threads = 2;
-    if (only_threads) {
-        threads_list[0] = only_threads;
+    int64_t sizes[2] = {1024, 4096}, ms[4] = {1, 8, 64, 512};
+    int n_sizes = o.quick ? 1 : 2, n_ms = 4;
+    int threads[2] = {1, 2}, n_threads = 2;
+    if (o.threads) {
+        threads[0] = o.threads;
         n_threads = 1;
     }
-    int n_sizes = quick ? 1 : 2;
-    if (only_m > 1) {
-        MS[1] = only_m;
-        n_ms = 2;
+    if (o.m) {
+        ms[0] = o.m;
+        n_ms = 1;
     }
-    if (only_size) {
-        SIZES[0] = only_size;
+    if (o.size) {
+        sizes[0] = o.size;
         n_sizes = 1;
     }
-    if (quick)
-        reps = 3;
 
-    printf("bench_linear: ours isa=%s", vi_isa_name(isa));
+    printf("bench_linear: ours isa=%s", vi_isa_name(o.isa));
 #ifdef VI_HAVE_OPENBLAS
     printf("; OpenBLAS core=%s config=\"%s\"\n", openblas_get_corename(), openblas_get_config());
 #else
@@ -194,107 +349,7 @@ int main(int argc, char **argv)
 
     int rc = 0;
     uint64_t seed = 12345;
-    for (int si = 0; si < n_sizes; si++) {
-        int64_t N = SIZES[si], K = N, Mmax = 512;
-        float *w = malloc((size_t)(N * K) * sizeof(float));
-        float *x = malloc((size_t)(Mmax * K) * sizeof(float));
-        float *y = malloc((size_t)(Mmax * N) * sizeof(float));
-        float *y1 = malloc((size_t)N * sizeof(float));
-        float *yb = malloc((size_t)(Mmax * N) * sizeof(float));
-        float *yb1 = malloc((size_t)N * sizeof(float));
-        float *ref = malloc((size_t)N * sizeof(float));
-        if (!w || !x || !y || !y1 || !yb || !yb1 || !ref) {
-            fprintf(stderr, "bench_linear: out of memory\n");
-            return 1;
-        }
-        for (int64_t i = 0; i < N * K; i++)
-            w[i] = rnd(&seed);
-        for (int64_t i = 0; i < Mmax * K; i++)
-            x[i] = rnd(&seed);
-        vi_cpu_linear *lw = NULL;
-        vi_error err;
-        if (vi_cpu_linear_prepare(w, N, K, 1, NULL, &lw, &err) != VI_OK) {
-            fprintf(stderr, "bench_linear: %s\n", err.msg);
-            return 1;
-        }
-        for (int ti = 0; ti < n_threads; ti++) {
-            int T = threads_list[ti];
-            vi_pool *pool = vi_pool_create(T, &err);
-            if (!pool) {
-                fprintf(stderr, "bench_linear: %s\n", err.msg);
-                return 1;
-            }
-            ours_ctx oc = {lw, x, isa, pool};
-#ifdef VI_HAVE_OPENBLAS
-            openblas_set_num_threads(T);
-            blas_ctx bc = {w, x, N, K};
-#endif
-            for (int mi = 0; mi < n_ms; mi++) {
-                int64_t M = MS[mi];
-                /* M = 1 always runs: it gives the row-0 bits the others are compared with */
-                int timed = !only_m || only_m == M;
-                if (!timed && M != 1)
-                    continue;
-                /* validate: rows 0 and M-1 against the plain reference */
-                run_ours(&oc, M, y);
-                if (M == 1)
-                    memcpy(y1, y, (size_t)N * sizeof(float));
-                for (int64_t r = 0; r < M; r += M - 1 > 0 ? M - 1 : 1) {
-                    vi_cpu_linear_ref(w, N, K, 1, NULL, x + r * K, 1, ref);
-                    if (memcmp(ref, y + r * N, (size_t)N * sizeof(float)) != 0) {
-                        fprintf(stderr, "bench_linear: M=%lld N=K=%lld row %lld differs from "
-                                        "the reference\n",
-                                (long long)M, (long long)N, (long long)r);
-                        rc = 1;
-                    }
-                }
-                int same_ours = memcmp(y, y1, (size_t)N * sizeof(float)) == 0;
-#ifdef VI_HAVE_OPENBLAS
-                if (M == 1) {
-                    run_blas(&bc, M, yb1);
-                }
-#endif
-                if (!timed)
-                    continue;
-                double med_o, best_o = time_runs(run_ours, &oc, M, y, reps, &med_o);
-                double flop = 2.0 * (double)M * (double)N * (double)K;
-                double go = flop / best_o * 1e-9, gom = flop / med_o * 1e-9;
-#ifdef VI_HAVE_OPENBLAS
-                run_blas(&bc, M, yb);
-                if (M == 1)
-                    memcpy(yb1, yb, (size_t)N * sizeof(float));
-                for (int64_t i = 0; i < N; i++)
-                    if (!(fabsf(yb[i] - y[i]) <= 1e-3f * (1.0f + fabsf(y[i])))) {
-                        fprintf(stderr, "bench_linear: OpenBLAS y[0, %lld] = %g vs ours %g\n",
-                                (long long)i, (double)yb[i], (double)y[i]);
-                        rc = 1;
-                        break;
-                    }
-                int same_blas = memcmp(yb, yb1, (size_t)N * sizeof(float)) == 0;
-                double med_b, best_b = time_runs(run_blas, &bc, M, yb, reps, &med_b);
-                double gb = flop / best_b * 1e-9, gbm = flop / med_b * 1e-9;
-                printf("%5lld %6lld %3d | %7.1f (%7.1f)  | %7.1f (%7.1f)  | %6.2f | %9s %9s\n",
-                       (long long)M, (long long)N, T, go, gom, gb, gbm, go / gb,
-                       same_ours ? "yes" : "no", same_blas ? "yes" : "no");
-                /* let OpenBLAS's spinning workers go idle before ours runs again */
-                usleep(200000);
-#else
-                printf("%5lld %6lld %3d | %7.1f (%7.1f)  | %18s | %6s | %9s %9s\n",
-                       (long long)M, (long long)N, T, go, gom, "n/a", "n/a",
-                       same_ours ? "yes" : "no", "n/a");
-#endif
-                fflush(stdout);
-            }
-            vi_pool_destroy(pool);
-        }
-        vi_cpu_linear_free(lw);
-        free(w);
-        free(x);
-        free(y);
-        free(y1);
-        free(yb);
-        free(yb1);
-        free(ref);
-    }
+    for (int si = 0; si < n_sizes; si++)
+        rc |= bench_size(&o, sizes[si], ms, n_ms, threads, n_threads, &seed);
     return rc;
 }

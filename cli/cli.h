@@ -60,5 +60,6 @@ int cmd_digest(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

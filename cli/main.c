@@ -18,6 +18,7 @@ static const struct {
     {"keygen", cmd_keygen, "create an Ed25519 node key file and print its public key"},
     {"run", cmd_run, "run a KServe v2 request; print the response with a signed receipt"},
     {"verify", cmd_verify, "re-execute a request and check a response's receipt"},
+    {"serve", cmd_serve, "serve a model repository over HTTP (KServe v2), with receipts"},
 };
 
 static void usage(FILE *f)

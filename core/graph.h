@@ -76,6 +76,18 @@ typedef struct vi_node {
     int start_dim;          /* flatten */
 } vi_node;
 
+#define VI_GRAPH_MAX_PREFERRED 8
+
+/* Optional "dynamic_batching" object of model.json: how a server may merge
+ * requests to this model (never affects bits). */
+typedef struct vi_dynamic_batching {
+    int present;                /* 1 if model.json has the object */
+    int64_t max_queue_delay_us; /* >= 0; 0 when absent */
+    int preferred[VI_GRAPH_MAX_PREFERRED]; /* preferred batch sizes (rows), ascending, >= 1 */
+    int n_preferred;
+    int max_queue_size;         /* requests waiting; 0 = unbounded */
+} vi_dynamic_batching;
+
 typedef struct vi_graph {
     char name[VI_NAME_MAX];
     char version[VI_NAME_MAX];
@@ -88,6 +100,7 @@ typedef struct vi_graph {
     int n_inputs;
     int *outputs;   /* value indices of the model outputs, in model.json order */
     int n_outputs;
+    vi_dynamic_batching dynamic_batching; /* zeroed when model.json has none */
 } vi_graph;
 
 /* Index of the value with this name, or -1. */

@@ -679,10 +679,69 @@ static vi_status get_array(json_t *root, const char *key, size_t max, vi_status 
     return VI_OK;
 }
 
+/* An optional integer member of obj in [0, max]; *out is left alone when absent. */
+static vi_status get_count(json_t *obj, const char *key, json_int_t max, json_int_t *out,
+                           vi_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return VI_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
+        return vi_fail(err, VI_ERR_INVALID,
+                       "\"dynamic_batching\".\"%s\" must be an integer from 0 to %lld", key,
+                       (long long)max);
+    *out = json_integer_value(v);
+    return VI_OK;
+}
+
+/* "dynamic_batching": {"max_queue_delay_us", "preferred_batch_size", "max_queue_size"}. */
+static vi_status parse_dynamic_batching(vi_dynamic_batching *d, json_t *db, vi_error *err)
+{
+    static const char *const KEYS[] = {"max_queue_delay_us", "preferred_batch_size",
+                                       "max_queue_size", NULL};
+    if (!json_is_object(db))
+        return vi_fail(err, VI_ERR_INVALID, "\"dynamic_batching\" must be an object");
+    vi_status rc = check_keys(db, KEYS, "\"dynamic_batching\"",
+                              "max_queue_delay_us, preferred_batch_size, max_queue_size", err);
+    json_int_t delay = 0, queue = 0;
+    if (rc == VI_OK)
+        rc = get_count(db, "max_queue_delay_us", (json_int_t)3600 * 1000000, &delay, err);
+    if (rc == VI_OK)
+        rc = get_count(db, "max_queue_size", INT_MAX, &queue, err);
+    if (rc != VI_OK)
+        return rc;
+    json_t *pref = json_object_get(db, "preferred_batch_size");
+    if (pref) {
+        if (!json_is_array(pref) || json_array_size(pref) > VI_GRAPH_MAX_PREFERRED)
+            return vi_fail(err, VI_ERR_INVALID,
+                           "\"dynamic_batching\".\"preferred_batch_size\" must be an array of "
+                           "at most %d integers",
+                           VI_GRAPH_MAX_PREFERRED);
+        for (size_t i = 0; i < json_array_size(pref); i++) {
+            json_t *v = json_array_get(pref, i);
+            json_int_t prev = i ? d->preferred[i - 1] : 0;
+            if (!json_is_integer(v) || json_integer_value(v) <= prev ||
+                json_integer_value(v) > INT_MAX)
+                return vi_fail(err, VI_ERR_INVALID,
+                               "\"dynamic_batching\".\"preferred_batch_size\"[%zu] must be an "
+                               "integer from %lld to %d, greater than the one before it",
+                               i, (long long)prev + 1, INT_MAX);
+            d->preferred[i] = (int)json_integer_value(v);
+            d->n_preferred = (int)i + 1;
+        }
+    }
+    d->present = 1;
+    d->max_queue_delay_us = delay;
+    d->max_queue_size = (int)queue;
+    return VI_OK;
+}
+
 static vi_status parse_header_fields(vi_graph *g, json_t *root, vi_error *err)
 {
-    static const char *const KEYS[] = {"format", "format_version", "name", "version",
-                                       "max_batch_size", "inputs", "outputs", "graph", NULL};
+    static const char *const KEYS[] = {"format",         "format_version",   "name",
+                                       "version",        "max_batch_size",   "dynamic_batching",
+                                       "inputs",         "outputs",          "graph",
+                                       NULL};
     vi_status rc;
     if ((rc = check_keys(root, KEYS, "top level",
                          "format, format_version, name, version, max_batch_size, inputs, "
@@ -721,7 +780,8 @@ static vi_status parse_header_fields(vi_graph *g, json_t *root, vi_error *err)
                            "\"max_batch_size\" must be an integer from 0 to %d", INT_MAX);
         g->max_batch_size = (int)json_integer_value(mb);
     }
-    return VI_OK;
+    json_t *db = json_object_get(root, "dynamic_batching");
+    return db ? parse_dynamic_batching(&g->dynamic_batching, db, err) : VI_OK;
 }
 
 static vi_status parse_root(parser *p, json_t *root, vi_error *err)

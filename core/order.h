@@ -192,7 +192,7 @@ VI_HD float vi_tanh_elem(float x)
     return vi_canon_nan(vi_tanhf(x));
 }
 
-/* sigmoid: vi_sigmoidf(x) = 1.0f / (1.0f + vi_expf(-x)). */
+/* sigmoid: vi_sigmoidf(x) (core/vmath.h, docs/math.md). */
 VI_HD float vi_sigmoid_elem(float x)
 {
     return vi_canon_nan(vi_sigmoidf(x));

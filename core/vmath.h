@@ -1,13 +1,21 @@
 /* core/vmath.h — verinfer's own math: the ONLY transcendental functions used
- * in exact paths, on every backend.
+ * in exact paths, on every backend (scalar C, SIMD loops, CUDA kernels).
  *
  * Built only from IEEE-754 operations that are correctly rounded everywhere
- * (+ - * / sqrt fma, comparisons, integer bit manipulation), so the CPU
- * reference, every SIMD path and the CUDA kernels produce the same bits.
- * No libm, no CUDA intrinsics with approximate results.
+ * (+ - * / sqrt fma, comparisons, integer bit manipulation), all in float:
+ * no libm, no rint/floor, no CUDA approximate intrinsics, no double. The same
+ * source therefore gives the same bits on every machine and in every lane.
+ * exp, expm1, tanh, erf and sigmoid are faithfully rounded (error < 1 ulp,
+ * at most 0.77 ulp) for every float input; sqrt is IEEE sqrt; rsqrt is by
+ * definition two roundings (1 / sqrt, at most 1.49 ulp). The algorithms,
+ * constants and the measured errors are in docs/math.md; bench/ulp_sweep.c
+ * measures all 2^32 inputs; scripts/vmath_coeffs.py derives the polynomial
+ * coefficients. Changing any constant or operation here changes model
+ * outputs: tests/core/test_vmath.c pins the bits.
  *
- * PLACEHOLDER implementations: to be replaced by accuracy-measured ones
- * (see docs/math.md and bench/ulp_sweep.c). */
+ * Branch-free apart from selects, so loops over these functions vectorise.
+ * CUDA: compile with -fmad=false and without -ftz=true / --use_fast_math.
+ * Names ending in '_' are internal pieces, not for callers. */
 #ifndef VI_VMATH_H
 #define VI_VMATH_H
 
@@ -16,14 +24,19 @@
 
 #include "vi_hd.h"
 
-#if defined(__CUDACC__)
+/* Correctly rounded fma, sqrt and division: CUDA device code (the device pass of nvcc
+ * defines __CUDA_ARCH__) gets the _rn intrinsics, host code the builtins. */
+#if defined(__CUDA_ARCH__)
 #define VI_FMAF(a, b, c) __fmaf_rn((a), (b), (c))
 #define VI_SQRTF(a) __fsqrt_rn(a)
+#define VI_DIVF(a, b) __fdiv_rn((a), (b))
 #else
 #define VI_FMAF(a, b, c) __builtin_fmaf((a), (b), (c))
 #define VI_SQRTF(a) __builtin_sqrtf(a)
+#define VI_DIVF(a, b) ((a) / (b))
 #endif
 
+/* The bits of a float, and the float with given bits. */
 VI_HD uint32_t vi_f32_bits(float f)
 {
     uint32_t u;
@@ -38,68 +51,223 @@ VI_HD float vi_bits_f32(uint32_t u)
     return f;
 }
 
+/* ==== Shared pieces ==== */
+
+/* c ? a : b through bit masks, so that both a and b are computed
+ * unconditionally (a compiler that keeps trapping semantics would otherwise
+ * sink one side into a branch and stop vectorising the caller's loop). */
+VI_HD float vi_select_(int c, float a, float b)
+{
+    uint32_t m = 0u - (uint32_t)(c != 0);
+    return vi_bits_f32((vi_f32_bits(a) & m) | (vi_f32_bits(b) & ~m));
+}
+
+/* 2^k for an integer k in [-126, 127] (other k give garbage, never UB). */
+VI_HD float vi_pow2i_(int32_t k)
+{
+    return vi_bits_f32((uint32_t)(k + 127) << 23);
+}
+
+/* The exp kernel, for |x| <= 104.5 or NaN: n = round(x / ln2) and
+ *     e^x = 2^n (1 + h + uh + ul)
+ * with h = x - n ln2_hi exact (|h| <= 0.3467), uh = RN(h*h)/2 exact and
+ * |ul| < 0.0075, the whole accurate to about 2^-30 relative. */
+VI_HD void vi_exp_kernel_(float x, int32_t *n, float *h, float *uh, float *ul)
+{
+    /* n + 1.5*2^23, rounded to an integer by the fma itself (ties to even) */
+    float t = VI_FMAF(x, 0x1.715476p+0f, 0x1.8p+23f);
+    float nf = t - 0x1.8p+23f;
+    /* n from the low bits of t; the mask keeps NaN inputs free of UB */
+    *n = (int32_t)((vi_f32_bits(t) - 0x4b400000u + 256u) & 0x1ffu) - 256;
+    float hh = VI_FMAF(nf, -0x1.62e43p-1f, x); /* x - n ln2_hi, exact */
+    float l = nf * 0x1.05c61p-29f;             /* -n ln2_lo */
+    float h2 = hh * hh;
+    float h2l = VI_FMAF(hh, hh, -h2);
+    float q = VI_FMAF(0x1.6b63bap-13f, hh, 0x1.6d40e8p-10f);
+    q = VI_FMAF(q, hh, 0x1.113734p-7f);
+    q = VI_FMAF(q, hh, 0x1.5554f2p-5f);
+    q = VI_FMAF(q, hh, 0x1.55553cp-3f);
+    *h = hh;
+    *uh = 0.5f * h2;
+    /* h^3 Q(h) + (h^2 - RN(h^2))/2 + l e^h */
+    *ul = VI_FMAF(h2 * hh, q, VI_FMAF(0.5f, h2l, VI_FMAF(l, hh + *uh, l)));
+}
+
+/* 1 + h + uh + ul = *vh + w with *vh = RN(1 + h + uh) and w the small rest
+ * (rounded once, an error of at most 2^-31). */
+VI_HD float vi_exp_one_plus_(float h, float uh, float ul, float *vh)
+{
+    float v1 = 1.0f + h;
+    float e1 = (1.0f - v1) + h; /* exact: |h| < 1 */
+    float v2 = v1 + uh;
+    float e2 = uh - (v2 - v1);  /* exact: |uh| < |v1| */
+    *vh = v2;
+    return e2 + (e1 + ul);
+}
+
+/* ==== Functions ==== */
+
 /* e^x. */
 VI_HD float vi_expf(float x)
 {
-    if (x != x)
-        return x;
-    if (x > 88.72283935546875f)
-        return vi_bits_f32(0x7f800000u);
-    if (x < -103.972084045410f)
-        return 0.0f;
-    float n = __builtin_rintf(x * 1.44269504088896341f);
-    float r = VI_FMAF(n, -0.693145751953125f, x);
-    r = VI_FMAF(n, -1.428606765330187045e-06f, r);
-    float p = 1.0f / 5040.0f;
-    p = VI_FMAF(p, r, 1.0f / 720.0f);
-    p = VI_FMAF(p, r, 1.0f / 120.0f);
-    p = VI_FMAF(p, r, 1.0f / 24.0f);
-    p = VI_FMAF(p, r, 1.0f / 6.0f);
-    p = VI_FMAF(p, r, 0.5f);
-    p = VI_FMAF(p, r, 1.0f);
-    p = VI_FMAF(p, r, 1.0f);
-    int32_t ni = (int32_t)n;
-    /* scale in two steps so 2^n never overflows or underflows on its own */
-    int32_t n1 = ni / 2, n2 = ni - n1;
-    p *= vi_bits_f32((uint32_t)(n1 + 127) << 23);
-    p *= vi_bits_f32((uint32_t)(n2 + 127) << 23);
-    return p;
+    float xc = x < -104.5f ? -104.5f : x;
+    xc = xc > 89.0f ? 89.0f : xc;
+    int32_t n;
+    float h, uh, ul, vh;
+    vi_exp_kernel_(xc, &n, &h, &uh, &ul);
+    float w = vi_exp_one_plus_(h, uh, ul, &vh);
+    int32_t n1 = n / 2;
+    float s1 = vi_pow2i_(n1);
+    /* one rounding to 24 bits; the scale by 2^(n-n1) is exact unless the
+     * result is subnormal (a second rounding) or overflows */
+    return VI_FMAF(s1, vh, s1 * w) * vi_pow2i_(n - n1);
+}
+
+/* e^x - 1. */
+VI_HD float vi_expm1f(float x)
+{
+    float xc = x < -20.0f ? -20.0f : x;
+    xc = xc > 89.0f ? 89.0f : xc;
+    int32_t n;
+    float h, uh, ul, vh;
+    vi_exp_kernel_(xc, &n, &h, &uh, &ul);
+    /* n <= 24: (2^n - 1) + 2^n h + 2^n (uh + ul); 2^n - 1 is exact for
+     * n >= -24 and rounds to -1 below (its error 2^n goes to the low part) */
+    int32_t na = n < 24 ? n : 24;
+    float s = vi_pow2i_(na);
+    float c = -(1.0f - s);
+    float b = s * h;
+    float hi = c + b;
+    float lo = (c - hi) + b;
+    float cl = n < -24 ? s : 0.0f;
+    float b2 = s * uh;
+    float hi2 = hi + b2;
+    float lo2 = b2 - (hi2 - hi); /* exact: |b2| < |hi| */
+    float ya = hi2 + VI_FMAF(s, ul, (lo + lo2) + cl);
+    /* n > 24: 2^n (1 + h + uh + ul - 2^-n), as in vi_expf */
+    int32_t n1 = n / 2, n2 = n - n1;
+    float w = vi_exp_one_plus_(h, uh, ul - vi_pow2i_(-n1) * vi_pow2i_(-n2), &vh);
+    float s1 = vi_pow2i_(n1);
+    float yb = VI_FMAF(s1, vh, s1 * w) * vi_pow2i_(n2);
+    float y = vi_select_(n > 24, yb, ya);
+    /* |x| < 2^-25: e^x - 1 rounds to x (this also keeps -0) */
+    return vi_select_((vi_f32_bits(x) & 0x7fffffffu) < 0x33000000u, x, y);
 }
 
 /* tanh(x). */
 VI_HD float vi_tanhf(float x)
 {
-    if (x != x)
-        return x;
-    float a = x < 0.0f ? -x : x;
-    if (a > 9.0f)
-        return x < 0.0f ? -1.0f : 1.0f;
-    float e = vi_expf(2.0f * a);
-    float t = 1.0f - 2.0f / (e + 1.0f);
-    return x < 0.0f ? -t : t;
+    uint32_t sign = vi_f32_bits(x) & 0x80000000u;
+    float a = vi_bits_f32(vi_f32_bits(x) ^ sign);
+    /* |x| < 0.375: x + x^3 P(x^2) */
+    float z = a * a;
+    float p = VI_FMAF(-0x1.04ea72p-7f, z, 0x1.659316p-6f);
+    p = VI_FMAF(p, z, -0x1.ba265cp-5f);
+    p = VI_FMAF(p, z, 0x1.111154p-3f);
+    p = VI_FMAF(p, z, -0x1.555556p-2f);
+    float ys = VI_FMAF(a * z, p, a);
+    /* otherwise (1 - E) / (1 + E), E = e^(-2|x|) = eh + el */
+    float m2a = -2.0f * a;
+    m2a = m2a < -80.0f ? -80.0f : m2a;
+    int32_t n;
+    float h, uh, ul, vh;
+    vi_exp_kernel_(m2a, &n, &h, &uh, &ul);
+    float w = vi_exp_one_plus_(h, uh, ul, &vh);
+    float ph = vh + w, pl = w - (ph - vh);
+    float s = vi_pow2i_(n);
+    float eh = s * ph, el = s * pl;
+    float nh = 1.0f - eh, nl = ((1.0f - nh) - eh) - el;
+    float dh = 1.0f + eh, dl = ((1.0f - dh) + eh) + el;
+    float rcp = VI_DIVF(1.0f, dh);
+    float q = nh * rcp;
+    float rem = VI_FMAF(-q, dh, nh) + VI_FMAF(-q, dl, nl);
+    float yl = VI_FMAF(rem, rcp, q);
+    float y = vi_select_(a < 0.375f, ys, yl);
+    return vi_bits_f32(vi_f32_bits(y) | sign);
 }
 
 /* erf(x). */
 VI_HD float vi_erff(float x)
 {
-    if (x != x)
-        return x;
-    float a = x < 0.0f ? -x : x;
-    /* Abramowitz-Stegun 7.1.26 placeholder (1.5e-7 absolute) */
-    float t = 1.0f / VI_FMAF(0.3275911f, a, 1.0f);
-    float p = 1.061405429f;
-    p = VI_FMAF(p, t, -1.453152027f);
-    p = VI_FMAF(p, t, 1.421413741f);
-    p = VI_FMAF(p, t, -0.284496736f);
-    p = VI_FMAF(p, t, 0.254829592f);
-    float y = 1.0f - p * t * vi_expf(-a * a);
-    return x < 0.0f ? -y : y;
+    uint32_t sign = vi_f32_bits(x) & 0x80000000u;
+    float a = vi_bits_f32(vi_f32_bits(x) ^ sign);
+    /* |x| < 0.5: x + x H(x^2) */
+    float z = a * a;
+    float hp = VI_FMAF(-0x1.56f4bp-12f, z, 0x1.42526p-8f);
+    hp = VI_FMAF(hp, z, -0x1.b717ap-6f);
+    hp = VI_FMAF(hp, z, 0x1.ce28e6p-4f);
+    hp = VI_FMAF(hp, z, -0x1.81273ap-2f);
+    hp = VI_FMAF(hp, z, 0x1.06eba8p-3f);
+    float ya = VI_FMAF(a, hp, a);
+    /* 0.5 <= |x| < 1: E0 + d C(d), d = |x| - 0.75, E0 = erf(0.75) = hi + lo */
+    float d = a - 0.75f;
+    float cp = VI_FMAF(0x1.cf9102p-9f, d, 0x1.33bf52p-6f);
+    cp = VI_FMAF(cp, d, -0x1.ba5c16p-6f);
+    cp = VI_FMAF(cp, d, -0x1.b4c86ap-5f);
+    cp = VI_FMAF(cp, d, 0x1.349d4cp-3f);
+    cp = VI_FMAF(cp, d, 0x1.b6f448p-6f);
+    cp = VI_FMAF(cp, d, -0x1.edc566p-2f);
+    float th = d * 0x1.492e42p-1f;
+    float tl = VI_FMAF(d, 0x1.492e42p-1f, -th); /* d c0 = th + tl exactly */
+    float yc1 = 0x1.6c1c98p-1f + th;
+    float yc2 = th - (yc1 - 0x1.6c1c98p-1f); /* exact: |th| < E0hi */
+    float yc = yc1 + (yc2 + VI_FMAF(d * d, cp, tl + -0x1.4c5e34p-26f));
+    /* 1 <= |x|: 1 - e^(-x^2 + L(x)), L(x) = log(e^(x^2) erfc(x)) = c0 + e P(e),
+     * e = |x| - 2.5, c0 = hi + lo; erf rounds to 1 from 3.92 on */
+    float ac = vi_select_(a > 4.0f, 4.0f, a);
+    float zh = ac * ac, zl = VI_FMAF(ac, ac, -zh);
+    float e = ac - 2.5f;
+    float lp = VI_FMAF(0x1.af21dep-20f, e, -0x1.be92f4p-17f);
+    lp = VI_FMAF(lp, e, 0x1.44c88p-14f);
+    lp = VI_FMAF(lp, e, -0x1.b88edp-12f);
+    lp = VI_FMAF(lp, e, 0x1.1bc8aep-9f);
+    lp = VI_FMAF(lp, e, -0x1.63cfccp-7f);
+    lp = VI_FMAF(lp, e, 0x1.cb9fap-5f);
+    lp = VI_FMAF(lp, e, -0x1.69252p-2f);
+    float t = e * lp;
+    /* the exponent -zh + c0hi + t as ah + al (two exact Fast2Sums) */
+    float s1 = -zh + -0x1.8e8b72p+0f;
+    float e1 = -0x1.8e8b72p+0f - (s1 + zh);
+    float ah = s1 + t;
+    float e2 = t - (ah - s1);
+    float al = (e1 + e2) + (-0x1.a92c66p-27f - zl);
+    int32_t n;
+    float h, uh, ul, vh;
+    vi_exp_kernel_(ah, &n, &h, &uh, &ul);
+    float w = vi_exp_one_plus_(h, uh, ul, &vh);
+    float m = VI_FMAF(al, vh, w); /* e^(ah + al) = 2^n (vh + m) */
+    float s = vi_pow2i_(n);
+    float eh = s * vh;
+    float yh = 1.0f - eh;
+    float yb = yh + (((1.0f - yh) - eh) - s * m);
+    float y = vi_select_(a < 0.5f, ya, vi_select_(a < 1.0f, yc, yb));
+    return vi_bits_f32(vi_f32_bits(y) | sign);
 }
 
 /* 1 / (1 + e^-x). */
 VI_HD float vi_sigmoidf(float x)
 {
-    return 1.0f / (1.0f + vi_expf(-x));
+    float a = vi_bits_f32(vi_f32_bits(x) & 0x7fffffffu);
+    float ac = a > 104.5f ? 104.5f : a;
+    int32_t n;
+    float h, uh, ul, vh;
+    vi_exp_kernel_(-ac, &n, &h, &uh, &ul);
+    float w = vi_exp_one_plus_(h, uh, ul, &vh);
+    float ph = vh + w, pl = w - (ph - vh);
+    /* E = e^-|x| = s (ph + pl); below 2^-126 it no longer matters in 1 + E */
+    float s = vi_pow2i_(n < -126 ? -126 : n);
+    float eh = s * ph, el = s * pl;
+    float dh = 1.0f + eh, dl = ((1.0f - dh) + eh) + el;
+    /* x >= 0: 1 / (1 + E); x < 0: 2^n (ph + pl) / (1 + E) */
+    int neg = x < 0.0f;
+    float nh = neg ? ph : 1.0f, nl = neg ? pl : 0.0f;
+    float rcp = VI_DIVF(1.0f, dh);
+    float q = nh * rcp;
+    float rem = VI_FMAF(-q, dh, nh) + VI_FMAF(-q, dl, nl);
+    float m = VI_FMAF(rem, rcp, q);
+    int32_t n1 = n / 2;
+    float yn = (m * vi_pow2i_(n1)) * vi_pow2i_(n - n1);
+    return vi_select_(neg, yn, m);
 }
 
 /* Correctly rounded square root (IEEE sqrt). */
@@ -111,7 +279,7 @@ VI_HD float vi_sqrtf(float x)
 /* 1 / sqrt(x): a correctly rounded sqrt followed by a correctly rounded division. */
 VI_HD float vi_rsqrtf(float x)
 {
-    return 1.0f / VI_SQRTF(x);
+    return VI_DIVF(1.0f, VI_SQRTF(x));
 }
 
 #endif

@@ -15,15 +15,16 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "linear_kernel.h"
 
-#define LIN_ROW_BLOCK 96   /* rows per task when M is large (a multiple of 6 and 8) */
-#define LIN_SMALL_M 16     /* up to this many rows stay in one task row block */
-#define LIN_PANEL_BLOCK 16 /* panels per task at most (C block stays in L2) */
+#define LIN_ROW_BLOCK 96     /* rows per task at most (a multiple of 6 and of 8) */
+#define LIN_PANEL_BLOCK 32   /* panels per task at most */
 #define LIN_TASKS_PER_THREAD 4
-#define LIN_PREFETCH_ROWS 4 /* fewer rows stream the weight fast enough for the
-                             * hardware prefetcher alone; software prefetch slows them */
+#define LIN_PREFETCH_ROWS 4  /* strips of fewer rows leave the weight stream to the
+                              * hardware prefetcher: software prefetch slows them */
+#define LIN_HUGE_BYTES ((size_t)2 << 20) /* packed weights this large get huge pages */
 
 struct vi_cpu_linear {
     int64_t N, K;
@@ -140,14 +141,21 @@ vi_status vi_cpu_linear_prepare(const float *w, int64_t N, int64_t K, int out_in
     lw->lastw = lastw;
     lw->npad = npad;
     size_t bytes = (size_t)(K * npad) * sizeof(float);
-    bytes = (bytes + 63) / 64 * 64;
-    lw->packed = aligned_alloc(64, bytes);
+    /* large weights: 2 MiB aligned and marked for huge pages, so streaming
+     * them does not walk page tables every 4 KiB */
+    size_t align = bytes >= LIN_HUGE_BYTES ? LIN_HUGE_BYTES : 64;
+    bytes = (bytes + align - 1) / align * align;
+    lw->packed = aligned_alloc(align, bytes);
     if (!lw->packed) {
         st = vi_fail(err, VI_ERR_NOMEM,
                      "linear prepare: out of memory packing a %lld x %lld weight (%zu bytes)",
                      (long long)N, (long long)K, bytes);
         goto fail;
     }
+#ifdef MADV_HUGEPAGE
+    if (align == LIN_HUGE_BYTES)
+        (void)madvise(lw->packed, bytes, MADV_HUGEPAGE); /* a hint: failure changes nothing */
+#endif
     if (bias) {
         lw->bias = malloc((size_t)N * sizeof(float));
         if (!lw->bias) {
@@ -264,21 +272,19 @@ static void lin_task(void *arg, int64_t task)
         for (int64_t p = p0; p < p1; p++) {
             int64_t n0 = p * VI_LIN_NR, lines;
             s.ncols = (int)min64(VI_LIN_NR, j->N - n0);
+            s.ldw = p == j->n_panels - 1 ? j->lastw : VI_LIN_NR;
             s.pf = NULL;
             s.pf_lines = 0;
             if (j->packed) {
                 s.w = packed_block(j, k0, p, &lines);
-                s.ldw = lines * 16 / kc;
                 /* fetch the block of the next strip early: the next panel of
                  * this chunk, else the first panel of the next chunk */
                 if (prefetch && (p + 1 < p1 || k0 + kc < j->K))
                     s.pf = p + 1 < p1 ? packed_block(j, k0, p + 1, &s.pf_lines)
                                       : packed_block(j, k0 + kc, p0, &s.pf_lines);
             } else {
-                int64_t wp = p == j->n_panels - 1 ? j->lastw : VI_LIN_NR;
-                pack_panel(wbuf, b, j->N, 1, k0, kc, n0, wp, j->N);
+                pack_panel(wbuf, b, j->N, 1, k0, kc, n0, s.ldw, j->N);
                 s.w = wbuf;
-                s.ldw = wp;
             }
             s.y = y + n0;
             s.bias = s.last && j->bias ? j->bias + n0 : NULL;
@@ -287,21 +293,20 @@ static void lin_task(void *arg, int64_t task)
     }
 }
 
-/* Chooses the task grid: rows in blocks of LIN_ROW_BLOCK (all rows when M is
- * small), panels in blocks small enough to give every thread several tasks. */
+/* Chooses the task grid: rows in at most LIN_ROW_BLOCK-row blocks, panels in
+ * at most LIN_PANEL_BLOCK-panel blocks, both of near-equal size (rows rounded
+ * to whole 8-row tiles), and enough blocks that every thread gets several. */
 static void lin_plan(lin_job *j, int64_t items, int threads)
 {
-    j->mb = j->M <= LIN_SMALL_M ? j->M : LIN_ROW_BLOCK;
+    j->n_mb = ceil_div(j->M, LIN_ROW_BLOCK);
+    j->mb = min64(j->M, ceil_div(ceil_div(j->M, j->n_mb), 8) * 8);
     j->n_mb = ceil_div(j->M, j->mb);
+    int64_t n_pb = ceil_div(j->n_panels, LIN_PANEL_BLOCK);
     int64_t want = threads > 1 ? (int64_t)threads * LIN_TASKS_PER_THREAD : 1;
-    int64_t have = items * j->n_mb;
-    int64_t pb = j->n_panels;
-    if (have < want)
-        pb = ceil_div(j->n_panels, ceil_div(want, have));
-    if (pb > LIN_PANEL_BLOCK)
-        pb = LIN_PANEL_BLOCK;
-    j->pb = pb;
-    j->n_pb = ceil_div(j->n_panels, pb);
+    if (items * j->n_mb * n_pb < want)
+        n_pb = min64(j->n_panels, ceil_div(want, items * j->n_mb));
+    j->pb = ceil_div(j->n_panels, n_pb);
+    j->n_pb = ceil_div(j->n_panels, j->pb);
 }
 
 void vi_cpu_linear_run(const vi_cpu_linear *lw, const float *x, int64_t M, float *y, vi_isa isa,

@@ -36,13 +36,15 @@ int64_t vi_cpu_linear_k(const vi_cpu_linear *lw);
 
 /* y [M, N] = x [M, K] (row-major) times the prepared weight, plus its bias.
  * isa is SCALAR, AVX2 or AVX512 (AUTO or a path this CPU lacks falls back to
- * the best supported one; the bits are the same); pool may be NULL. */
+ * the best supported one; the bits are the same); pool may be NULL. x and y
+ * must not overlap. Uses about 72 KB of stack on each thread that runs tasks. */
 void vi_cpu_linear_run(const vi_cpu_linear *lw, const float *x, int64_t M, float *y, vi_isa isa,
                        vi_pool *pool);
 
 /* For each of `batch` items: y [M, N] = a [M, K] @ b [K, N] (all row-major,
- * items contiguous), no bias, same order and isa/pool rules as linear. K may
- * be 0 (y = +0); nothing is written when batch, M or N is < 1. */
+ * items contiguous), no bias, same order and isa/pool/overlap rules as
+ * linear. K may be 0 (y = +0, a and b unread); nothing is written when
+ * batch, M or N is < 1. */
 void vi_cpu_matmul_run(const float *a, const float *b, int64_t batch, int64_t M, int64_t K,
                        int64_t N, float *y, vi_isa isa, vi_pool *pool);
 

@@ -13,59 +13,81 @@
 
 #define MR 8 /* rows per register tile */
 
+/* y = (first ? +0 : y) + acc; on the last chunk y = y + bias, NaN -> canonical.
+ * Lanes outside m are neither read nor written. */
+static inline __attribute__((always_inline)) void update(const vi_lin_strip *s, float *y,
+                                                         const float *bias, __mmask16 m,
+                                                         __m512 acc)
+{
+    __m512 c = s->first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, y);
+    c = _mm512_add_ps(c, acc);
+    if (s->last) {
+        if (bias)
+            c = _mm512_add_ps(c, _mm512_maskz_loadu_ps(m, bias));
+        __mmask16 nan = _mm512_cmp_ps_mask(c, c, _CMP_UNORD_Q);
+        __m512 canon = _mm512_castsi512_ps(_mm512_set1_epi32((int)VI_CANON_NAN_BITS));
+        c = _mm512_mask_blend_ps(nan, c, canon);
+    }
+    _mm512_mask_storeu_ps(y, m, c);
+}
+
+/* The accumulators are plain variables c<row>_<vector> (never arrays, so every
+ * compiler keeps them in registers); mr and nv are constants after inlining
+ * and the rows / vectors beyond them vanish. */
+#define ROWS8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define DECL(r) __m512 c##r##_0 = zero, c##r##_1 = zero, c##r##_2 = zero;
+/* Keeps a row's FMAs before the next row's broadcast (no instruction): some
+ * compilers otherwise hoist all 8 broadcasts and spill accumulators. */
+#define PIN(v) __asm__ volatile("" : "+v"(v)::"memory")
+#define STEP(r)                                                                                \
+    if (r < mr) {                                                                              \
+        __m512 a = _mm512_set1_ps(x[r * ldx + k]);                                             \
+        c##r##_0 = _mm512_fmadd_ps(a, b0, c##r##_0);                                           \
+        PIN(c##r##_0);                                                                         \
+        if (nv > 1) {                                                                          \
+            c##r##_1 = _mm512_fmadd_ps(a, b1, c##r##_1);                                       \
+            PIN(c##r##_1);                                                                     \
+        }                                                                                      \
+        if (nv > 2) {                                                                          \
+            c##r##_2 = _mm512_fmadd_ps(a, b2, c##r##_2);                                       \
+            PIN(c##r##_2);                                                                     \
+        }                                                                                      \
+    }
+#define STORE(r)                                                                               \
+    if (r < mr) {                                                                              \
+        float *y = s->y + (r0 + r) * s->ldy;                                                   \
+        update(s, y, bias, nv > 1 ? full : lastm, c##r##_0);                                   \
+        if (nv > 1)                                                                            \
+            update(s, y + 16, bias ? bias + 16 : NULL, nv > 2 ? full : lastm, c##r##_1);       \
+        if (nv > 2)                                                                            \
+            update(s, y + 32, bias ? bias + 32 : NULL, lastm, c##r##_2);                       \
+    }
+
+/* One mr x (16 nv) register tile at rows r0.. of the strip; prefetches
+ * pf_lines lines from pf on the way (up to 3 per k). */
 static inline __attribute__((always_inline)) void tile(const vi_lin_strip *s, int64_t r0,
                                                        __mmask16 lastm, const float *pf,
                                                        int64_t pf_lines, const int mr,
                                                        const int nv)
 {
-    __m512 acc[MR][3];
-    for (int r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++)
-            acc[r][v] = _mm512_setzero_ps();
+    const __m512 zero = _mm512_setzero_ps();
+    ROWS8(DECL)
     const float *x = s->x + r0 * s->ldx;
     const int64_t ldx = s->ldx;
     const float *w = s->w;
     const int64_t ldw = s->ldw;
-    for (int k = 0; k < s->kc; k++) {
-        __m512 b[3];
-        for (int v = 0; v < nv; v++)
-            b[v] = _mm512_loadu_ps(w + 16 * v);
-        for (int r = 0; r < mr; r++) {
-            __m512 a = _mm512_set1_ps(x[r * ldx + k]);
-            for (int v = 0; v < nv; v++)
-                acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
-        }
+    const int kc = s->kc;
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(w);
+        __m512 b1 = nv > 1 ? _mm512_loadu_ps(w + 16) : zero;
+        __m512 b2 = nv > 2 ? _mm512_loadu_ps(w + 32) : zero;
+        ROWS8(STEP)
         w += ldw;
-        /* up to 3 lines per k: line k, k + kc, k + 2 kc of this tile's share */
-        if (k < pf_lines) {
-            _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T0);
-            if (k + s->kc < pf_lines) {
-                _mm_prefetch((const char *)(pf + 16 * (k + s->kc)), _MM_HINT_T0);
-                if (k + 2 * s->kc < pf_lines)
-                    _mm_prefetch((const char *)(pf + 16 * (k + 2 * s->kc)), _MM_HINT_T0);
-            }
-        }
+        vi_lin_prefetch_step(pf, pf_lines, k, kc);
     }
-
-    const __m512 zero = _mm512_setzero_ps();
-    const __m512 canon = _mm512_castsi512_ps(_mm512_set1_epi32((int)VI_CANON_NAN_BITS));
-#pragma GCC unroll 8
-    for (int r = 0; r < mr; r++) {
-        float *y = s->y + (r0 + r) * s->ldy;
-#pragma GCC unroll 3
-        for (int v = 0; v < nv; v++) {
-            __mmask16 m = v == nv - 1 ? lastm : (__mmask16)0xFFFF;
-            __m512 c = s->first ? zero : _mm512_maskz_loadu_ps(m, y + 16 * v);
-            c = _mm512_add_ps(c, acc[r][v]);
-            if (s->last) {
-                if (s->bias)
-                    c = _mm512_add_ps(c, _mm512_maskz_loadu_ps(m, s->bias + 16 * v));
-                __mmask16 nan = _mm512_cmp_ps_mask(c, c, _CMP_UNORD_Q);
-                c = _mm512_mask_blend_ps(nan, c, canon);
-            }
-            _mm512_mask_storeu_ps(y + 16 * v, m, c);
-        }
-    }
+    const __mmask16 full = 0xFFFF;
+    const float *bias = s->last ? s->bias : NULL;
+    ROWS8(STORE)
 }
 
 typedef void (*tile_fn)(const vi_lin_strip *s, int64_t r0, __mmask16 lastm, const float *pf,
@@ -95,12 +117,9 @@ void vi_lin_strip_avx512(const vi_lin_strip *s)
 {
     int nv = (s->ncols + 15) / 16;
     __mmask16 lastm = (__mmask16)(0xFFFFu >> (16 * nv - s->ncols));
-    /* the tiles share the prefetch of the next block evenly (at most 3 kc lines each) */
-    int64_t tiles = (s->rows + MR - 1) / MR;
+    /* the tiles share the prefetch of the next block evenly */
     int64_t total = s->pf ? s->pf_lines : 0;
-    int64_t share = (total + tiles - 1) / tiles;
-    if (share > 3 * s->kc)
-        share = 3 * s->kc;
+    int64_t share = vi_lin_prefetch_share(s, (s->rows + MR - 1) / MR);
     int64_t done = 0;
     int64_t r = 0;
     for (; r < s->rows; r += MR) {

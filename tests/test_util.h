@@ -34,4 +34,40 @@ const char *vt_src(void);
  * malloc'ed, may be NULL if not wanted) and returns the exit status (or -1). */
 int vt_run(const char *cmd, char **out, char **err);
 
+/* ==== HTTP/1.1 client over loopback TCP (for the server tests) ==== */
+
+/* Opens a connection to 127.0.0.1:port; returns the socket or -1. */
+int vt_http_connect(int port);
+
+/* Sends one request on an open connection and reads one response (by its
+ * Content-Length; to the end of the stream without one). extra_headers is
+ * NULL or "Name: value\r\n" lines; a Content-Length is added when body is
+ * not NULL. *headers_text (status line and headers, NUL-terminated) and
+ * *body_out (NUL-terminated, *body_len bytes) are malloc'ed; either pointer
+ * may be NULL if not wanted. Returns 0, or -1 on a socket or parse error. */
+int vt_http_on(int fd, const char *method, const char *path, const char *extra_headers,
+               const void *body, size_t body_len, int *status, char **headers_text,
+               char **body_out, size_t *body_len_out);
+
+/* One request on a fresh connection ("Connection: close"); as vt_http_on. */
+int vt_http(int port, const char *method, const char *path, const char *extra_headers,
+            const void *body, size_t body_len, int *status, char **headers_text, char **body_out,
+            size_t *body_len_out);
+
+/* Value of header `name` (case-insensitive) in headers_text, copied into out
+ * (NUL-terminated); returns out, or NULL if absent. */
+char *vt_http_header(const char *headers_text, const char *name, char *out, size_t outsize);
+
+/* ==== Running the server ==== */
+
+/* Starts `$VERINFER_BIN serve ARGS --port 0 --ready-file F` through /bin/sh
+ * (so ARGS may hold redirections such as 2>LOG), waits (up to 60 s) for the
+ * port to be announced and fills *pid and *port. The server dies with the
+ * test process. Returns 0, or -1 when it exited or never became ready. */
+int vt_server_start(const char *args, int *pid, int *port);
+
+/* Sends SIGTERM and waits up to 20 s for the process (then SIGKILL and
+ * waits). Returns the waitpid status, or -1. */
+int vt_server_stop(int pid);
+
 #endif

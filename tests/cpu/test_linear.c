@@ -443,13 +443,17 @@ static void matmul_dot_ref(const float *a, const float *b, int64_t batch, int64_
                     vi_dot_ref(a + (i * M + m) * K, 1, b + i * K * N + n, N, K);
 }
 
+/* Every ISA at 1..4 threads equals vi_dot_ref over a's rows and b's columns. */
 static void test_matmul_paths(void **state)
 {
     (void)state;
     vt_rng rng = {606};
     vi_error err = {{0}};
-    vi_pool *pool3 = vi_pool_create(3, &err);
-    assert_non_null(pool3);
+    vi_pool *pools[5] = {NULL};
+    for (int t = 2; t <= 4; t++) {
+        pools[t] = vi_pool_create(t, &err);
+        assert_non_null(pools[t]);
+    }
     char what[160];
     for (int iter = 0; iter < 40; iter++) {
         int64_t batch = vt_range(&rng, 1, 3), M = vt_range(&rng, 1, 70);
@@ -465,12 +469,12 @@ static void test_matmul_paths(void **state)
         for (int i = 0; i < N_ISAS; i++) {
             if (!vi_isa_supported(ISAS[i]))
                 continue;
-            for (int threaded = 0; threaded < 2; threaded++) {
+            for (int t = 1; t <= 4; t++) {
                 float *y = gbuf_alloc(batch * M * N);
-                vi_cpu_matmul_run(a, b, batch, M, K, N, y, ISAS[i], threaded ? pool3 : NULL);
+                vi_cpu_matmul_run(a, b, batch, M, K, N, y, ISAS[i], pools[t]);
                 snprintf(what, sizeof what, "matmul %s threads=%d batch=%lld M=%lld N=%lld K=%lld",
-                         vi_isa_name(ISAS[i]), threaded ? 3 : 1, (long long)batch, (long long)M,
-                         (long long)N, (long long)K);
+                         vi_isa_name(ISAS[i]), t, (long long)batch, (long long)M, (long long)N,
+                         (long long)K);
                 gbuf_check(y, batch * M * N, what);
                 assert_same_bits(y, want, batch * M, N, what);
                 gbuf_free(y);
@@ -480,7 +484,44 @@ static void test_matmul_paths(void **state)
         free(a);
         free(b);
     }
-    vi_pool_destroy(pool3);
+    for (int t = 2; t <= 4; t++)
+        vi_pool_destroy(pools[t]);
+}
+
+/* The bound of test_accuracy_vs_float64, for matmul (no bias). */
+static void test_matmul_accuracy_vs_float64(void **state)
+{
+    (void)state;
+    vt_rng rng = {808};
+    static const int64_t shapes[][4] = {{2, 3, 5, 1}, {1, 17, 70, 129}, {3, 9, 33, 1000}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int64_t batch = shapes[s][0], M = shapes[s][1], N = shapes[s][2], K = shapes[s][3];
+        float *a = rand_vec(&rng, batch * M * K, -2.0f, 2.0f);
+        float *b = rand_vec(&rng, batch * K * N, -1.0f, 1.0f);
+        float *y = gbuf_alloc(batch * M * N);
+        vi_cpu_matmul_run(a, b, batch, M, K, N, y, vi_isa_detect(), NULL);
+        gbuf_check(y, batch * M * N, "matmul accuracy");
+        for (int64_t i = 0; i < batch; i++)
+            for (int64_t m = 0; m < M; m++)
+                for (int64_t n = 0; n < N; n++) {
+                    double ref = 0.0, mag = 0.0;
+                    for (int64_t k = 0; k < K; k++) {
+                        double t = (double)a[(i * M + m) * K + k] * (double)b[(i * K + k) * N + n];
+                        ref += t;
+                        mag += fabs(t);
+                    }
+                    double bound = (double)(K + 1) * ldexp(1.0, -23) * mag;
+                    double got = y[(i * M + m) * N + n];
+                    if (!(fabs(got - ref) <= bound))
+                        fail_msg("matmul batch=%lld M=%lld N=%lld K=%lld: y[%lld, %lld, %lld] = "
+                                 "%.9g, float64 %.17g, bound %.3g",
+                                 (long long)batch, (long long)M, (long long)N, (long long)K,
+                                 (long long)i, (long long)m, (long long)n, got, ref, bound);
+                }
+        gbuf_free(y);
+        free(a);
+        free(b);
+    }
 }
 
 /* A row of a alone (M = 1) equals the same row at every position of M = 1..64. */
@@ -556,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_nan_canonical_and_zero_sign),
         cmocka_unit_test(test_prepare_bad_input),
         cmocka_unit_test(test_matmul_paths),
+        cmocka_unit_test(test_matmul_accuracy_vs_float64),
         cmocka_unit_test(test_matmul_batch_invariance),
         cmocka_unit_test(test_matmul_degenerate),
     };
