@@ -218,8 +218,8 @@ static int resp_feed(const char *b, size_t len, resp_state *rs)
         if (!header_value(b, rs->hdr_end, "Content-Length", v, sizeof v))
             return -1;
         rs->total = rs->hdr_end + (size_t)strtoull(v, NULL, 10);
-        rs->close = header_value(b, rs->hdr_end, "Connection", v, sizeof v) &&
-                    strcasecmp(v, "close") == 0;
+        rs->close =
+            header_value(b, rs->hdr_end, "Connection", v, sizeof v) && strcasecmp(v, "close") == 0;
     }
     return len >= rs->total ? 1 : 0;
 }
@@ -278,8 +278,8 @@ static int http_once(const char *raw, size_t len, buf *out, resp_state *rs)
 }
 
 /* A raw HTTP request: request line, headers, body. */
-static char *raw_request(const char *method, const char *path, const char *extra,
-                         const void *body, size_t body_len, size_t *out_len)
+static char *raw_request(const char *method, const char *path, const char *extra, const void *body,
+                         size_t body_len, size_t *out_len)
 {
     buf b = {0};
     buf_printf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n%s", method, path, g_host, extra ? extra : "");
@@ -296,8 +296,8 @@ static char *raw_request(const char *method, const char *path, const char *extra
 
 typedef struct {
     const char *what;
-    int n;                   /* distinct requests (1..POOL) */
-    char *raw[POOL];         /* complete HTTP requests */
+    int n;           /* distinct requests (1..POOL) */
+    char *raw[POOL]; /* complete HTTP requests */
     size_t raw_len[POOL];
     size_t expect_len[POOL]; /* response body length seen at validation */
     int expect_status;
@@ -650,8 +650,9 @@ static void model_pool(model *md, int model_index)
         for (int k = 0; k < rows * f; k++)
             md->x[i][k] = rnd(&s);
         buf j = {0};
-        buf_printf(&j, "{\"id\":\"bench-%d\",\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\","
-                       "\"shape\":[%d,%d],\"data\":[",
+        buf_printf(&j,
+                   "{\"id\":\"bench-%d\",\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\","
+                   "\"shape\":[%d,%d],\"data\":[",
                    i, rows, f);
         for (int k = 0; k < rows * f; k++)
             buf_printf(&j, "%s%.9g", k ? "," : "", (double)md->x[i][k]);
@@ -665,9 +666,10 @@ static void model_pool(model *md, int model_index)
         md->wl[0].raw[i] = raw_request("POST", path, NULL, j.p, j.len, &md->wl[0].raw_len[i]);
 
         buf b = {0};
-        buf_printf(&b, "{\"id\":\"bench-%d\",\"parameters\":{\"binary_data_output\":true},"
-                       "\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[%d,%d],"
-                       "\"parameters\":{\"binary_data_size\":%zu}}]}",
+        buf_printf(&b,
+                   "{\"id\":\"bench-%d\",\"parameters\":{\"binary_data_output\":true},"
+                   "\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[%d,%d],"
+                   "\"parameters\":{\"binary_data_size\":%zu}}]}",
                    i, rows, f, nbytes);
         size_t hl = b.len;
         buf_add(&b, md->x[i], nbytes);
@@ -719,11 +721,10 @@ static void model_validate(model *md)
             }
             char hex[65];
             vi_hex_encode(want->receipt.output_digest, 32, hex);
-            const char *od =
-                json_string_value(json_object_get(got.receipt, "output_digest"));
+            const char *od = json_string_value(json_object_get(got.receipt, "output_digest"));
             if (!same || !od || strcmp(od, hex) != 0)
-                die("validation of %s (%s): the response differs from the in-process run",
-                    md->name, FORMATS[w]);
+                die("validation of %s (%s): the response differs from the in-process run", md->name,
+                    FORMATS[w]);
             md->wl[w].expect_len[i] = body_len;
             vi_kserve_response_free(&got);
             free(out.p);
@@ -965,7 +966,8 @@ static void parse_args(int argc, char **argv)
             O.model_mask = (strstr(v, "small") ? 1 : 0) | (strstr(v, "wide") ? 2 : 0), i++;
         } else if (!strcmp(a, "--concurrency")) {
             O.n_conc = 0;
-            for (const char *p = v; *p && O.n_conc < 8; p = strchr(p, ',') ? strchr(p, ',') + 1 : "")
+            for (const char *p = v; *p && O.n_conc < 8;
+                 p = strchr(p, ',') ? strchr(p, ',') + 1 : "")
                 O.conc[O.n_conc++] = atoi(p);
             i++;
         } else {
@@ -1044,19 +1046,22 @@ int main(int argc, char **argv)
             }
         fclose(ci);
     }
-    printf("bench_http: %s on %s:%d; %ld CPUs (%s); compute threads %d (server and in-process), "
-           "http threads %s; %d row(s) per request; %.1f s per cell after %.1f s warm-up; "
-           "%d client thread(s); validated: every pool request (%d per model and format) equals "
-           "the in-process run\n",
-           O.url ? "running server" : "verinfer serve", g_host, g_port,
-           sysconf(_SC_NPROCESSORS_ONLN), cpu, O.threads,
-           O.http_threads > 0 ? "given" : "server default", O.rows, O.duration, O.warmup,
-           O.client_threads, POOL);
+    char http_threads[64];
     if (O.http_threads > 0)
-        printf("bench_http: --http-threads %d\n", O.http_threads);
-    printf("\n%-10s %-6s %5s %10s %10s %8s %8s %9s %6s | %12s %5s %6s\n", "model", "format",
-           "conc", "req/s", "rows/s", "p50 ms", "p99 ms", "rows/exec", "errors", "in-proc req/s",
-           "batch", "ratio");
+        snprintf(http_threads, sizeof http_threads, "%d", O.http_threads);
+    else
+        snprintf(http_threads, sizeof http_threads, "the server's default");
+    printf("bench_http: %s on %s:%d; %ld CPUs (%s)\n"
+           "bench_http: compute threads %d (server and in-process), HTTP threads %s, %d row(s) "
+           "per request, %.1f s per cell after %.1f s warm-up, %d client thread(s)\n"
+           "bench_http: validated: each of the %d pool requests per model and format equals the "
+           "in-process run, bit for bit\n",
+           O.url ? "running server" : "verinfer serve", g_host, g_port,
+           sysconf(_SC_NPROCESSORS_ONLN), cpu, O.threads, http_threads, O.rows, O.duration,
+           O.warmup, O.client_threads, POOL);
+    printf("\n%-10s %-6s %5s %10s %10s %8s %8s %9s %6s | %12s %5s %6s\n", "model", "format", "conc",
+           "req/s", "rows/s", "p50 ms", "p99 ms", "rows/exec", "errors", "in-proc req/s", "batch",
+           "ratio");
     int failures = 0;
     for (int mi = 0; mi < N_MODELS; mi++) {
         model *md = &MODELS[mi];
@@ -1076,11 +1081,11 @@ int main(int argc, char **argv)
                 load_result r = run_load(&md->wl[w], O.conc[ci2]);
                 int64_t rows1 = server_metric(md->name, "verinfer_inference_count");
                 int64_t exec1 = server_metric(md->name, "verinfer_inference_exec_count");
-                double per_exec = exec1 > exec0 ? (double)(rows1 - rows0) / (double)(exec1 - exec0)
-                                                : 0.0;
+                double per_exec =
+                    exec1 > exec0 ? (double)(rows1 - rows0) / (double)(exec1 - exec0) : 0.0;
                 printf("%-10s %-6s %5d %10.0f %10.0f %8.3f %8.3f %9.1f %6llu | %12.0f %5d %6.2f\n",
-                       md->name, FORMATS[w], O.conc[ci2], r.rps, r.rps * O.rows, r.p50_ms,
-                       r.p99_ms, per_exec, (unsigned long long)r.errors, inproc[ci2], batch[ci2],
+                       md->name, FORMATS[w], O.conc[ci2], r.rps, r.rps * O.rows, r.p50_ms, r.p99_ms,
+                       per_exec, (unsigned long long)r.errors, inproc[ci2], batch[ci2],
                        r.rps / inproc[ci2]);
                 if (r.errors) {
                     printf("    first error: %s\n", r.first_error);

@@ -17,7 +17,8 @@ struct vi_pool {
     pthread_cond_t done;
     atomic_ullong generation; /* bumped (under mu) for every vi_pool_run */
     atomic_int stopping;
-    int busy;            /* workers still inside the current generation */
+    int open;            /* 1 while the current run still admits workers */
+    int active;          /* workers admitted to the current run and not yet done */
     vi_pool_fn fn;
     void *arg;
     int64_t n_tasks;
@@ -61,10 +62,15 @@ static void *pool_worker(void *arg)
             break;
         }
         seen = atomic_load(&p->generation);
+        if (!p->open) { /* woke after the caller finished that run alone: skip it */
+            pthread_mutex_unlock(&p->mu);
+            continue;
+        }
+        p->active++;
         pthread_mutex_unlock(&p->mu);
         pool_drain(p);
         pthread_mutex_lock(&p->mu);
-        if (--p->busy == 0)
+        if (--p->active == 0)
             pthread_cond_signal(&p->done);
         pthread_mutex_unlock(&p->mu);
     }
@@ -127,7 +133,8 @@ void vi_pool_run(vi_pool *p, int64_t n_tasks, vi_pool_fn fn, void *arg)
     p->arg = arg;
     p->n_tasks = n_tasks;
     atomic_store(&p->next, 0);
-    p->busy = p->n_threads - 1;
+    p->open = 1;
+    p->active = 0;
     atomic_fetch_add(&p->generation, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
@@ -135,7 +142,10 @@ void vi_pool_run(vi_pool *p, int64_t n_tasks, vi_pool_fn fn, void *arg)
     pool_drain(p);
 
     pthread_mutex_lock(&p->mu);
-    while (p->busy > 0)
+    /* every task has been taken; wait only for workers still running one, never
+     * for a sleeping worker to wake up (it will see the run closed and skip it) */
+    p->open = 0;
+    while (p->active > 0)
         pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }

@@ -143,7 +143,8 @@ static vi_status instance_create(vi_repo *r, const char *name, vi_model_metrics 
         st = vi_infer_model_init(&m->im, &m->model, &m->engine, err);
     if (st == VI_OK) {
         batch_config(&m->model.graph, &r->cfg.batch, &m->batch);
-        m->batcher = vi_batcher_create(&m->im, &m->batch, r->cfg.key, metrics, err);
+        /* unsigned here: the HTTP thread that replies signs (routes_infer.c) */
+        m->batcher = vi_batcher_create(&m->im, &m->batch, NULL, metrics, err);
         if (!m->batcher)
             st = VI_ERR_INTERNAL;
     }

@@ -96,12 +96,12 @@ static char *request_text(const job *j, int id, int data_json)
 {
     size_t cap = 512 + (size_t)j->rows * N_FEATURES * 24;
     char *s = malloc(cap);
-    size_t u = (size_t)snprintf(s, cap, "{\"id\":\"c%d\",%s\"inputs\":[{\"name\":\"input\","
-                                         "\"datatype\":\"FP32\",\"shape\":[%d,%d],",
-                                id,
-                                j->fmt == FMT_BINARY ? "\"parameters\":{\"binary_data_output\":true},"
-                                                     : "",
-                                j->rows, N_FEATURES);
+    size_t u = (size_t)snprintf(
+        s, cap,
+        "{\"id\":\"c%d\",%s\"inputs\":[{\"name\":\"input\","
+        "\"datatype\":\"FP32\",\"shape\":[%d,%d],",
+        id, j->fmt == FMT_BINARY ? "\"parameters\":{\"binary_data_output\":true}," : "", j->rows,
+        N_FEATURES);
     if (data_json) {
         u += (size_t)snprintf(s + u, cap - u, "\"data\":[");
         for (int i = 0; i < j->rows * N_FEATURES; i++)
@@ -246,8 +246,9 @@ static int group_teardown(void **state)
     if (S.pid > 0) {
         int st = vt_server_stop(S.pid);
         if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            fprintf(stderr, "the server did not exit with status 0 after SIGTERM (status %d); log %s\n",
-                    st, S.log);
+            fprintf(stderr,
+                    "the server did not exit with status 0 after SIGTERM (status %d); log %s\n", st,
+                    S.log);
             failed = 1;
         }
     }
@@ -286,10 +287,10 @@ static void *client_main(void *arg)
         if (c->keep_alive) {
             if (fd < 0)
                 fd = vt_http_connect(S.port);
-            j->rc = fd < 0 ? -1
-                           : vt_http_on(fd, "POST", "/v2/models/mlp/infer", hdr, j->body,
-                                        j->body_len, &j->status, &j->resp_headers, &j->resp_body,
-                                        &j->resp_len);
+            j->rc = fd < 0
+                        ? -1
+                        : vt_http_on(fd, "POST", "/v2/models/mlp/infer", hdr, j->body, j->body_len,
+                                     &j->status, &j->resp_headers, &j->resp_body, &j->resp_len);
         } else {
             j->rc = vt_http(S.port, "POST", "/v2/models/mlp/infer", hdr, j->body, j->body_len,
                             &j->status, &j->resp_headers, &j->resp_body, &j->resp_len);
@@ -395,8 +396,8 @@ static void verify_through_endpoint(int r, json_t *receipt)
     }
     size_t cap = strlen(j->json) + strlen(evidence) + 256;
     char *body = malloc(cap);
-    snprintf(body, cap, "{\"request\":%s,\"%s\":%s,\"public_key\":\"%s\"}", j->json, what,
-             evidence, S.pub_hex);
+    snprintf(body, cap, "{\"request\":%s,\"%s\":%s,\"public_key\":\"%s\"}", j->json, what, evidence,
+             S.pub_hex);
     int status = 0;
     char *out = NULL;
     size_t len = 0;

@@ -1,0 +1,39 @@
+/* cuda/cuda_backend.h — C interface to the CUDA backend: the vi_backend table
+ * (core/backend.h) whose ops run the fixed-order kernels of cuda/<op>.cu on a
+ * GPU (or, in the test build, on the host emulation of cuda/compat.h). Every
+ * op gives the bits of the CPU reference (core/order.h). */
+#ifndef VI_CUDA_BACKEND_H
+#define VI_CUDA_BACKEND_H
+
+#include "../core/backend.h"
+#include "../core/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Creates the exact CUDA backend on device `device` (name "cuda", detail the
+ * GPU name). Returns NULL and fills err when there is no device or driver
+ * ("no CUDA device: ..."), the device index does not exist, or setup fails.
+ * Free with b->destroy(b). */
+vi_backend *vi_cuda_backend_create(int device, vi_error *err);
+
+/* Which linear/matmul kernel a CUDA backend uses. AUTO picks by shape; the
+ * others force one kernel for every shape (tests use this to run each kernel
+ * on every shape). The choice never changes a bit. */
+typedef enum {
+    VI_CUDA_LIN_AUTO = 0,
+    VI_CUDA_LIN_SPLITK, /* one thread per (output column, K-chunk), rows in groups of 8 */
+    VI_CUDA_LIN_TILE64, /* 64x64 output tiles, 4x4 per thread */
+    VI_CUDA_LIN_TILE128 /* 128x128 output tiles, 8x8 per thread */
+} vi_cuda_lin_path;
+
+/* Forces the linear/matmul kernel of a backend made by vi_cuda_backend_create.
+ * VI_ERR_INVALID (with a message) for another backend or an unknown path. */
+vi_status vi_cuda_backend_set_linear_path(vi_backend *b, vi_cuda_lin_path path, vi_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
