@@ -3,6 +3,8 @@
  * (as a u32-length string) followed by the 32-byte receipt_digest. */
 #include "receipt.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -20,6 +22,90 @@ static void signed_message(const uint8_t digest[VI_SHA256_LEN], uint8_t msg[SIG_
         msg[i] = (uint8_t)(tag_len >> (8 * i));
     memcpy(msg + 4, VI_TAG_RECEIPT_SIG, tag_len);
     memcpy(msg + 4 + tag_len, digest, VI_SHA256_LEN);
+}
+
+/* Each thread keeps a signing context initialised for the last key it used
+ * (holding a reference to that key, so the pointer cannot be reused by
+ * another key while cached) and the key's public half; a signature is made on
+ * a copy of it, which skips the algorithm fetch and key setup of a fresh
+ * EVP_DigestSignInit. Contexts are never shared between threads. */
+typedef struct sign_cache {
+    EVP_PKEY *key;
+    EVP_MD_CTX *tmpl;
+    uint8_t pub[VI_ED25519_KEY_LEN];
+} sign_cache;
+
+static pthread_key_t g_cache_key;
+static pthread_once_t g_cache_once = PTHREAD_ONCE_INIT;
+static int g_cache_ok;
+
+static void cache_free(void *p)
+{
+    sign_cache *c = p;
+    if (!c)
+        return;
+    EVP_MD_CTX_free(c->tmpl);
+    free(c);
+}
+
+static void cache_init(void)
+{
+    g_cache_ok = pthread_key_create(&g_cache_key, cache_free) == 0;
+}
+
+/* The calling thread's context for key, or NULL (the caller then signs the
+ * plain way). */
+static sign_cache *thread_cache(EVP_PKEY *key)
+{
+    pthread_once(&g_cache_once, cache_init);
+    if (!g_cache_ok)
+        return NULL;
+    sign_cache *c = pthread_getspecific(g_cache_key);
+    if (c && c->key == key)
+        return c;
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return NULL;
+        if (pthread_setspecific(g_cache_key, c) != 0) {
+            free(c);
+            return NULL;
+        }
+    }
+    EVP_MD_CTX_free(c->tmpl);
+    c->tmpl = NULL;
+    c->key = NULL;
+    size_t pub_len = sizeof c->pub;
+    EVP_MD_CTX *t = EVP_MD_CTX_new();
+    if (!t || EVP_DigestSignInit(t, NULL, NULL, NULL, key) != 1 ||
+        EVP_PKEY_get_raw_public_key(key, c->pub, &pub_len) != 1 || pub_len != sizeof c->pub) {
+        EVP_MD_CTX_free(t);
+        ERR_clear_error();
+        return NULL;
+    }
+    c->tmpl = t;
+    c->key = key;
+    return c;
+}
+
+/* Signs msg with key on a copy of the thread's cached context; 1 on success. */
+static int sign_cached(EVP_PKEY *key, const uint8_t *msg, size_t msg_len, uint8_t *sig,
+                       size_t *sig_len, uint8_t *pub, size_t *pub_len)
+{
+    sign_cache *c = thread_cache(key);
+    if (!c)
+        return 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_MD_CTX_copy_ex(ctx, c->tmpl) == 1 &&
+             EVP_DigestSign(ctx, sig, sig_len, msg, msg_len) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        ERR_clear_error();
+        return 0;
+    }
+    memcpy(pub, c->pub, sizeof c->pub);
+    *pub_len = sizeof c->pub;
+    return 1;
 }
 
 vi_status vi_receipt_seal(vi_receipt *r, EVP_PKEY *key, vi_error *err)
@@ -42,12 +128,18 @@ vi_status vi_receipt_seal(vi_receipt *r, EVP_PKEY *key, vi_error *err)
     uint8_t msg[SIG_MSG_LEN], sig[VI_ED25519_SIG_LEN], pub[VI_ED25519_KEY_LEN];
     size_t sig_len = sizeof sig, pub_len = sizeof pub;
     signed_message(r->receipt_digest, msg);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
+    int ok = sign_cached(key, msg, sizeof msg, sig, &sig_len, pub, &pub_len) &&
+             sig_len == sizeof sig;
+    if (!ok) { /* the plain way, which also says why signing fails */
+        sig_len = sizeof sig;
+        pub_len = sizeof pub;
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
              EVP_DigestSign(ctx, sig, &sig_len, msg, sizeof msg) == 1 &&
              sig_len == sizeof sig && EVP_PKEY_get_raw_public_key(key, pub, &pub_len) == 1 &&
              pub_len == sizeof pub;
-    EVP_MD_CTX_free(ctx);
+        EVP_MD_CTX_free(ctx);
+    }
     if (!ok) {
         unsigned long e = ERR_get_error();
         char why[256];

@@ -5,12 +5,14 @@
 #ifndef VI_CUDA_BACKEND_H
 #define VI_CUDA_BACKEND_H
 
-#include "../core/backend.h"
-#include "../core/status.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* inside the C linkage block: core/ is C, and the C++ files of cuda/ reach its
+ * declarations (vi_fail, ...) through this header first */
+#include "../core/backend.h"
+#include "../core/status.h"
 
 /* Creates the exact CUDA backend on device `device` (name "cuda", detail the
  * GPU name). Returns NULL and fills err when there is no device or driver
@@ -28,9 +30,10 @@ typedef enum {
     VI_CUDA_LIN_TILE128 /* 128x128 output tiles, 8x8 per thread */
 } vi_cuda_lin_path;
 
-/* Forces the linear/matmul kernel of a backend made by vi_cuda_backend_create.
+/* Forces the linear/matmul kernel (a vi_cuda_lin_path value, passed as int so
+ * any value can be checked) of a backend made by vi_cuda_backend_create.
  * VI_ERR_INVALID (with a message) for another backend or an unknown path. */
-vi_status vi_cuda_backend_set_linear_path(vi_backend *b, vi_cuda_lin_path path, vi_error *err);
+vi_status vi_cuda_backend_set_linear_path(vi_backend *b, int path, vi_error *err);
 
 #ifdef __cplusplus
 }

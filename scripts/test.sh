@@ -12,7 +12,7 @@ status=0
 run_suite() {
   local name="$1" dir="$2"; shift 2
   echo "==== $name: configure + build ($dir) ===="
-  if ! CC="$CCOMP" cmake -S "$root" -B "$dir" "$@" >"$dir.configure.log" 2>&1; then
+  if ! CC="$CCOMP" CXX="$CXXCOMP" cmake -S "$root" -B "$dir" "$@" >"$dir.configure.log" 2>&1; then
     cat "$dir.configure.log"; echo "==== $name: configure FAILED"; status=1; return
   fi
   if ! cmake --build "$dir" -j"$jobs"; then
@@ -25,8 +25,8 @@ run_suite() {
 }
 
 mkdir -p "$root/build"
-CCOMP=gcc run_suite "gcc" "$root/build/test-gcc" -DCMAKE_BUILD_TYPE=Release -DVERINFER_CUDA=AUTO
-CCOMP=clang run_suite "clang+asan+ubsan" "$root/build/test-clang-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CCOMP=gcc CXXCOMP=g++ run_suite "gcc" "$root/build/test-gcc" -DCMAKE_BUILD_TYPE=Release -DVERINFER_CUDA=AUTO
+CCOMP=clang CXXCOMP=clang++ run_suite "clang+asan+ubsan" "$root/build/test-clang-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVERINFER_SANITIZE=ON -DVERINFER_CUDA=OFF -DVERINFER_BENCH=OFF
 
 if [ $status -eq 0 ]; then echo "test.sh: ALL SUITES PASSED"; else echo "test.sh: FAILURES (see above)"; fi

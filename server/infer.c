@@ -253,9 +253,12 @@ vi_status vi_infer_response(const vi_infer_model *im, const vi_kserve_request *r
                             const vi_infer_result *res, char **json, size_t *json_len,
                             uint8_t **binary, size_t *binary_len, vi_error *err)
 {
-    json_t *receipt = vi_receipt_to_json(&res->receipt);
-    if (!receipt)
+    vi_sb receipt;
+    vi_sb_init(&receipt);
+    if (vi_receipt_put_json(&receipt, &res->receipt) != 0) {
+        vi_sb_free(&receipt);
         return vi_fail(err, VI_ERR_NOMEM, "out of memory encoding the receipt");
+    }
     vi_kserve_response_spec spec = {
         .model_name = im->model->graph.name,
         .model_version = im->model->graph.version[0] ? im->model->graph.version : NULL,
@@ -263,10 +266,10 @@ vi_status vi_infer_response(const vi_infer_model *im, const vi_kserve_request *r
         .outputs = res->outputs,
         .n_outputs = res->n_outputs,
         .binary = res->binary,
-        .receipt = receipt,
+        .receipt_text = receipt.buf,
     };
     vi_status st = vi_kserve_build_response(&spec, json, json_len, binary, binary_len, err);
-    json_decref(receipt);
+    vi_sb_free(&receipt);
     return st;
 }
 

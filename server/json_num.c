@@ -109,6 +109,84 @@ void vi_sb_put_f64(vi_sb *sb, double d)
     put_num_or_string(sb, txt, n, isfinite(d));
 }
 
+/* Length of the UTF-8 sequence at s[0..n), or 0 if it is not one (overlong,
+ * surrogate, above U+10FFFF, truncated): the rules of json_string(). */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t k;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c < 0xc2)
+        return 0;
+    if (c < 0xe0) {
+        k = 2;
+        cp = c & 0x1fu;
+    } else if (c < 0xf0) {
+        k = 3;
+        cp = c & 0x0fu;
+    } else if (c < 0xf5) {
+        k = 4;
+        cp = c & 0x07u;
+    } else {
+        return 0;
+    }
+    if (k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xc0u) != 0x80u)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3fu);
+    }
+    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
+        cp > 0x10ffff)
+        return 0;
+    return k;
+}
+
+int vi_sb_put_jstr(vi_sb *sb, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq_len(u + i, n - i);
+        if (!k)
+            return -1;
+        i += k;
+    }
+    vi_sb_putc(sb, '"');
+    size_t run = 0; /* start of the bytes not yet appended */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = u[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        vi_sb_putn(sb, s + run, i - run);
+        run = i + 1;
+        char esc[8] = {'\\', 0};
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default: {
+            static const char HEX[] = "0123456789ABCDEF";
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = HEX[c >> 4];
+            esc[5] = HEX[c & 15u];
+            vi_sb_putn(sb, esc, 6);
+            continue;
+        }
+        }
+        vi_sb_putn(sb, esc, 2);
+    }
+    vi_sb_putn(sb, s + run, n - run);
+    vi_sb_putc(sb, '"');
+    return 0;
+}
+
 char *vi_sb_take(vi_sb *sb, size_t *len)
 {
     if (!sb->failed && vi_sb_reserve(sb, 0) != 0)
@@ -195,6 +273,140 @@ static int negative_zero_text(char *buf)
     return 4;
 }
 
+/* ---- binary32 without snprintf/strtod ----
+ * The same search as above with a predicate that gives the same answer and
+ * the same text: the exact decimal digits of |f| are found once with 128-bit
+ * integers, "%.<p>g" is done by rounding them half to even (as glibc's printf
+ * does), and a p-digit decimal d * 10^q with |q| <= 22 is read back by one
+ * correctly rounded multiply or divide (d and 10^|q| are exact doubles), the
+ * result strtod gives. Floats outside that reach take the route above. */
+
+typedef struct f32_exact {
+    float f;
+    int neg;
+    int nd;       /* number of digits */
+    int x0;       /* decimal exponent of dig[0] */
+    char dig[40]; /* exact decimal digits of |f|, dig[0] != '0' */
+} f32_exact;
+
+static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Fills e with the digits of f (finite, not zero); 0 if f is out of reach. */
+static int f32_exact_digits(float f, f32_exact *e)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    uint32_t ex = (u >> 23) & 0xffu, man = u & 0x7fffffu;
+    uint32_t m = ex ? (man | 0x800000u) : man;
+    int e2 = ex ? (int)ex - 150 : -149, scale = 0;
+    if (m == 0 || e2 > 103 || e2 < -44)
+        return 0;
+    unsigned __int128 n = m;
+    if (e2 >= 0) {
+        n <<= e2;
+    } else {
+        for (int i = 0; i < -e2; i++)
+            n *= 5u;
+        scale = -e2; /* |f| = n / 10^scale */
+    }
+    char tmp[48];
+    int len = 0;
+    while (n >= ((unsigned __int128)1 << 64)) {
+        uint64_t chunk = (uint64_t)(n % 10000000000000000000u);
+        n /= 10000000000000000000u;
+        for (int i = 0; i < 19; i++, chunk /= 10)
+            tmp[len++] = (char)('0' + chunk % 10);
+    }
+    for (uint64_t v = (uint64_t)n; v; v /= 10)
+        tmp[len++] = (char)('0' + v % 10);
+    for (int i = 0; i < len; i++)
+        e->dig[i] = tmp[len - 1 - i];
+    e->nd = len;
+    e->x0 = len - 1 - scale;
+    e->f = f;
+    e->neg = (int)(u >> 31);
+    return 1;
+}
+
+/* Writes "%.<p>g" of e's value into buf; 0 if it does not read back as e->f. */
+static int f32_exact_round_trips(const void *x, int p, char *buf)
+{
+    const f32_exact *e = x;
+    char r[40];
+    int x10 = e->x0, nr = p < e->nd ? p : e->nd;
+    memcpy(r, e->dig, (size_t)nr);
+    if (p < e->nd) {
+        int up = 0;
+        char c = e->dig[p];
+        if (c > '5') {
+            up = 1;
+        } else if (c == '5') {
+            for (int i = p + 1; i < e->nd && !up; i++)
+                up = e->dig[i] != '0';
+            if (!up)
+                up = (r[p - 1] - '0') & 1;
+        }
+        if (up) {
+            int i = nr - 1;
+            while (i >= 0 && r[i] == '9')
+                r[i--] = '0';
+            if (i >= 0) {
+                r[i]++;
+            } else {
+                r[0] = '1';
+                x10++;
+            }
+        }
+    }
+    while (nr > 1 && r[nr - 1] == '0')
+        nr--;
+    char *o = buf;
+    if (e->neg)
+        *o++ = '-';
+    if (x10 < -4 || x10 >= p) {
+        *o++ = r[0];
+        if (nr > 1) {
+            *o++ = '.';
+            memcpy(o, r + 1, (size_t)nr - 1);
+            o += nr - 1;
+        }
+        int ax = x10 < 0 ? -x10 : x10;
+        *o++ = 'e';
+        *o++ = x10 < 0 ? '-' : '+';
+        *o++ = (char)('0' + ax / 10);
+        *o++ = (char)('0' + ax % 10);
+    } else if (x10 >= 0) {
+        int ni = x10 + 1; /* integer digits, all among r (x10 < p) */
+        for (int i = 0; i < ni; i++)
+            *o++ = i < nr ? r[i] : '0';
+        if (nr > ni) {
+            *o++ = '.';
+            memcpy(o, r + ni, (size_t)(nr - ni));
+            o += nr - ni;
+        }
+    } else {
+        *o++ = '0';
+        *o++ = '.';
+        for (int i = 0; i < -x10 - 1; i++)
+            *o++ = '0';
+        memcpy(o, r, (size_t)nr);
+        o += nr;
+    }
+    *o = '\0';
+
+    int q = x10 - (nr - 1);
+    if (q > 22 || q < -22)
+        return f32_round_trips(&e->f, p, buf);
+    uint64_t d = 0;
+    for (int i = 0; i < nr; i++)
+        d = d * 10 + (uint64_t)(r[i] - '0');
+    double v = q >= 0 ? (double)d * POW10[q] : (double)d / POW10[-q];
+    float back = (float)(e->neg ? -v : v);
+    return memcmp(&back, &e->f, sizeof back) == 0;
+}
+
 int vi_fmt_f32(float f, char buf[VI_FMT_NUM_MAX])
 {
     uint32_t u;
@@ -204,6 +416,9 @@ int vi_fmt_f32(float f, char buf[VI_FMT_NUM_MAX])
         return nonfinite_text(man != 0, (int)(u >> 31), buf);
     if (u == 0x80000000u)
         return negative_zero_text(buf);
+    f32_exact e;
+    if (f32_exact_digits(f, &e))
+        return shortest(&e, 9, man == 0 && ex > 1, f32_exact_round_trips, buf);
     return shortest(&f, 9, man == 0 && ex > 1, f32_round_trips, buf);
 }
 

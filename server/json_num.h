@@ -36,6 +36,11 @@ void vi_sb_put_u64(vi_sb *sb, uint64_t v);
  * "Infinity" or "-Infinity" when it is not finite. */
 void vi_sb_put_f32(vi_sb *sb, float f);
 void vi_sb_put_f64(vi_sb *sb, double d);
+/* Appends s (n bytes) as a JSON string, quoted and escaped exactly as jansson's
+ * json_dumps writes it (\" \\ \b \f \n \r \t, other control characters
+ * \u00XX, everything else verbatim); returns 0, or -1 without appending
+ * anything when s is not valid UTF-8 (the strings json_string() refuses). */
+int vi_sb_put_jstr(vi_sb *sb, const char *s, size_t n);
 /* Hands the buffer over (NUL-terminated; *len without the NUL) and resets sb;
  * returns NULL if an append failed (the buffer is then freed). */
 char *vi_sb_take(vi_sb *sb, size_t *len);

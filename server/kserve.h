@@ -84,6 +84,7 @@ typedef struct vi_kserve_response_spec {
     const int *binary;  /* [n_outputs] 1 = send as binary data; NULL = all as JSON */
     json_t *parameters; /* optional top-level "parameters" object (not consumed) */
     json_t *receipt;    /* optional top-level "receipt" object (not consumed) */
+    const char *receipt_text; /* or the receipt as ready JSON text (used when receipt is NULL) */
 } vi_kserve_response_spec;
 
 /* Encodes a response: *json_out (malloc'ed, NUL-terminated, *json_len bytes

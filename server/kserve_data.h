@@ -45,4 +45,19 @@ vi_status vi_ks_read_tensor(json_t *obj, const char *path, int64_t max_elements,
 /* Fails unless every byte of the binary part was taken by some tensor. */
 vi_status vi_ks_blob_done(const vi_ks_blob *blob, vi_error *err);
 
+struct vi_kserve_request;
+struct vi_kserve_limits;
+
+/* Decodes the common request shape without jansson (server/kserve_fast.c):
+ * returns 1 with req filled exactly as vi_kserve_parse_request would fill it,
+ * or 0 with req zeroed when the request is outside that shape or has any
+ * fault (the full route then decides). */
+int vi_ks_fast_request(const char *json, size_t len, size_t binary_len,
+                       const struct vi_kserve_limits *lim, struct vi_kserve_request *req);
+
+/* vi_kserve_parse_request through jansson only (the reference for the above). */
+vi_status vi_ks_parse_request_full(const char *json, size_t json_len, const uint8_t *binary,
+                                   size_t binary_len, const struct vi_kserve_limits *lim,
+                                   struct vi_kserve_request *req, vi_error *err);
+
 #endif

@@ -153,6 +153,20 @@ vi_status vi_kserve_parse_request(const char *json, size_t json_len, const uint8
         vi_kserve_limits_default(&defaults);
         lim = &defaults;
     }
+    if (vi_ks_fast_request(json, json_len, binary_len, lim, req))
+        return VI_OK;
+    return vi_ks_parse_request_full(json, json_len, binary, binary_len, lim, req, err);
+}
+
+vi_status vi_ks_parse_request_full(const char *json, size_t json_len, const uint8_t *binary,
+                                   size_t binary_len, const vi_kserve_limits *lim,
+                                   vi_kserve_request *req, vi_error *err)
+{
+    vi_kserve_limits defaults;
+    if (!lim) {
+        vi_kserve_limits_default(&defaults);
+        lim = &defaults;
+    }
     memset(req, 0, sizeof *req);
     if (binary_len > 0 && !binary)
         return vi_fail(err, VI_ERR_INVALID, "binary data of %zu bytes has no buffer", binary_len);

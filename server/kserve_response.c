@@ -25,12 +25,9 @@ static vi_status put_json(vi_sb *sb, json_t *v, const char *what, vi_error *err)
 
 static vi_status put_string(vi_sb *sb, const char *s, const char *what, vi_error *err)
 {
-    json_t *js = json_string(s);
-    if (!js)
+    if (vi_sb_put_jstr(sb, s, strlen(s)) != 0)
         return vi_fail(err, VI_ERR_INVALID, "%s is not valid UTF-8", what);
-    vi_status st = put_json(sb, js, what, err);
-    json_decref(js);
-    return st;
+    return VI_OK;
 }
 
 static uint64_t load_le(const uint8_t *p, size_t n)
@@ -198,6 +195,9 @@ vi_status vi_kserve_build_response(const vi_kserve_response_spec *spec, char **j
     if (st == VI_OK && spec->receipt) {
         vi_sb_puts(&sb, ",\"receipt\":");
         st = put_json(&sb, spec->receipt, "the receipt", err);
+    } else if (st == VI_OK && spec->receipt_text) {
+        vi_sb_puts(&sb, ",\"receipt\":");
+        vi_sb_puts(&sb, spec->receipt_text);
     }
     vi_sb_putc(&sb, '}');
     if (st != VI_OK)

@@ -2,6 +2,7 @@
 #include "receipt_json.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/hex.h"
@@ -67,6 +68,84 @@ json_t *vi_receipt_to_json(const vi_receipt *r)
         return NULL;
     }
     return o;
+}
+
+/* ==== To JSON text ==== */
+
+static int put_key_str(vi_sb *sb, const char *key, const char *v)
+{
+    vi_sb_puts(sb, key);
+    return vi_sb_put_jstr(sb, v, strlen(v));
+}
+
+static void put_key_hex(vi_sb *sb, const char *key, const uint8_t *p, size_t n)
+{
+    char hex[2 * 64 + 1];
+    vi_hex_encode(p, n, hex);
+    vi_sb_puts(sb, key);
+    vi_sb_putc(sb, '"');
+    vi_sb_putn(sb, hex, 2 * n);
+    vi_sb_putc(sb, '"');
+}
+
+/* The object route, for receipts whose parameters repeat a key (the object
+ * keeps one entry per key). */
+static int put_via_object(vi_sb *sb, const vi_receipt *r)
+{
+    json_t *o = vi_receipt_to_json(r);
+    char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!txt)
+        return -1;
+    vi_sb_puts(sb, txt);
+    free(txt);
+    return sb->failed ? -1 : 0;
+}
+
+int vi_receipt_put_json(vi_sb *sb, const vi_receipt *r)
+{
+    if (r->n_params < 0 || r->n_params > VI_RECEIPT_MAX_PARAMS)
+        return -1;
+    const char *alg = vi_sig_alg_name(r->signature_algorithm);
+    if (!alg)
+        return -1;
+    for (int i = 0; i < r->n_params; i++)
+        for (int k = 0; k < i; k++)
+            if (strcmp(r->params[i].key, r->params[k].key) == 0)
+                return put_via_object(sb, r);
+    int bad = 0;
+    vi_sb_puts(sb, "{\"format_version\":");
+    vi_sb_put_i64(sb, (int64_t)r->format_version);
+    bad |= put_key_str(sb, ",\"model_name\":", r->model_name);
+    bad |= put_key_str(sb, ",\"model_version\":", r->model_version);
+    put_key_hex(sb, ",\"model_digest\":", r->model_digest, VI_SHA256_LEN);
+    put_key_hex(sb, ",\"input_digest\":", r->input_digest, VI_SHA256_LEN);
+    put_key_hex(sb, ",\"output_digest\":", r->output_digest, VI_SHA256_LEN);
+    bad |= put_key_str(sb, ",\"engine_id\":", r->engine_id);
+    vi_sb_puts(sb, ",\"order_version\":");
+    vi_sb_put_i64(sb, (int64_t)r->order_version);
+    bad |= put_key_str(sb, ",\"mode\":", r->mode);
+    bad |= put_key_str(sb, ",\"request_id\":", r->request_id);
+    vi_sb_puts(sb, ",\"parameters\":{");
+    for (int i = 0; i < r->n_params; i++) {
+        if (i)
+            vi_sb_putc(sb, ',');
+        bad |= vi_sb_put_jstr(sb, r->params[i].key, strlen(r->params[i].key));
+        vi_sb_putc(sb, ':');
+        bad |= vi_sb_put_jstr(sb, r->params[i].value, strlen(r->params[i].value));
+    }
+    vi_sb_putc(sb, '}');
+    bad |= put_key_str(sb, ",\"created\":", r->created);
+    put_key_hex(sb, ",\"receipt_digest\":", r->receipt_digest, VI_SHA256_LEN);
+    if (r->signature_algorithm == VI_SIG_ED25519) {
+        put_key_hex(sb, ",\"signature\":", r->signature, VI_ED25519_SIG_LEN);
+        put_key_hex(sb, ",\"public_key\":", r->public_key, VI_ED25519_KEY_LEN);
+    } else {
+        vi_sb_puts(sb, ",\"signature\":\"\",\"public_key\":\"\"");
+    }
+    bad |= put_key_str(sb, ",\"signature_algorithm\":", alg);
+    vi_sb_putc(sb, '}');
+    return bad || sb->failed ? -1 : 0;
 }
 
 /* ==== From JSON ==== */

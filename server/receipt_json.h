@@ -8,10 +8,17 @@
 
 #include "core/receipt.h"
 #include "core/status.h"
+#include "server/json_num.h"
 
 /* The receipt as a new JSON object (fields in the order of docs/receipts.md);
  * NULL if memory runs out or a string field is not valid UTF-8. */
 json_t *vi_receipt_to_json(const vi_receipt *r);
+
+/* Appends the receipt as compact JSON text to sb: exactly the bytes
+ * json_dumps(vi_receipt_to_json(r), JSON_COMPACT) gives, without building
+ * the object. Returns 0, or -1 (sb then holds a partial text) in the cases
+ * where vi_receipt_to_json returns NULL or an append failed. */
+int vi_receipt_put_json(vi_sb *sb, const vi_receipt *r);
 
 /* Parses a receipt object strictly: every field present with its type, no
  * unknown field, hex of the exact length, strings that fit. Fills r (zeroed
