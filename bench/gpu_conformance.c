@@ -113,6 +113,7 @@ int main(int argc, char **argv)
     }
 #ifndef VERINFER_HAVE_CUDA
     (void)device;
+    (void)t;
     (void)print_row;
     printf("skipped: no CUDA device (built without the CUDA backend)\n");
     return 77;

@@ -16,18 +16,31 @@
 #define CLI_FAIL 1
 #define CLI_USAGE 2
 
+typedef enum { CLI_BACKEND_AUTO = 0, CLI_BACKEND_CPU, CLI_BACKEND_CUDA } cli_backend_kind;
+
 typedef struct {
     int threads; /* 0 = number of online CPUs */
     vi_isa isa;
+    cli_backend_kind kind; /* --backend: auto uses a working GPU, else the CPU */
+    int device;            /* --device: CUDA device index */
+    int fallback_said;     /* the CPU fallback line has been printed */
 } cli_backend_opts;
 
-/* If argv[*i] is a backend option (--threads N, --isa NAME), consumes it (and
- * its value) and returns 1; returns -1 after printing an error for a bad
- * value; 0 if it is not a backend option. */
+/* Defaults: all CPUs, ISA auto, backend auto, device 0. */
+void cli_backend_opts_default(cli_backend_opts *o);
+
+/* If argv[*i] is a backend option (--threads N, --isa NAME, --backend NAME,
+ * --device N), consumes it (and its value) and returns 1; returns -1 after
+ * printing an error for a bad value; 0 if it is not a backend option. */
 int cli_backend_option(int argc, char **argv, int *i, cli_backend_opts *o);
 
-/* Creates the backend the options ask for; prints the error and returns NULL on failure. */
-vi_backend *cli_backend_create(const cli_backend_opts *o);
+/* Creates the backend the options ask for. --backend auto takes the CUDA
+ * backend when this build has one and a device works, and otherwise says
+ * once on stderr why it uses the CPU. NULL with err filled on failure. */
+vi_backend *cli_backend_make(cli_backend_opts *o, vi_error *err);
+
+/* Same, printing the error; returns NULL on failure. */
+vi_backend *cli_backend_create(cli_backend_opts *o);
 
 /* Reads a whole file (NUL-terminated, at most max bytes); prints an error and
  * returns NULL on failure. */
@@ -49,7 +62,7 @@ typedef struct cli_loaded {
 
 /* Loads dir and prepares it on the backend the options ask for; prints the
  * error (prefixed by cmd) and returns -1 on failure. */
-int cli_load(const char *cmd, const char *dir, const cli_backend_opts *o, cli_loaded *l);
+int cli_load(const char *cmd, const char *dir, cli_backend_opts *o, cli_loaded *l);
 void cli_unload(cli_loaded *l);
 
 /* Largest request / response file accepted by run and verify. */

@@ -21,6 +21,9 @@ static void run_usage(FILE *f)
             "                  without a key the receipt is unsigned\n"
             "  --threads N     worker threads (default: all online CPUs); never changes a bit\n"
             "  --isa NAME      auto|scalar|avx2|avx512 (default auto); never changes a bit\n"
+            "  --backend B     auto (a working GPU, else the CPU; default), cpu or cuda;\n"
+            "                  every backend gives the same bits\n"
+            "  --device N      CUDA device index (default 0)\n"
             "  -o, --output F  write the response to F instead of standard output\n"
             "  -h, --help      this text\n\n"
             "exit status: 0 ok, 1 the request or model was rejected, 2 usage error\n");
@@ -43,7 +46,8 @@ static int write_out(const char *path, const char *json, size_t len)
 
 int cmd_run(int argc, char **argv)
 {
-    cli_backend_opts bo = {0, VI_ISA_AUTO};
+    cli_backend_opts bo;
+    cli_backend_opts_default(&bo);
     const char *pos[2] = {NULL, NULL}, *key_path = getenv("VERINFER_KEY"), *out_path = NULL;
     int npos = 0;
     for (int i = 1; i < argc; i++) {

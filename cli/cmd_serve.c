@@ -39,7 +39,9 @@ static void serve_usage(FILE *f)
             "                            $VERINFER_KEY); without a key receipts are unsigned\n"
             "  --threads N               compute threads per model (default: all online CPUs)\n"
             "  --isa NAME                auto|scalar|avx2|avx512 (default auto)\n"
-            "                            (threads and ISA never change a bit)\n"
+            "  --backend B               auto (a working GPU, else the CPU; default), cpu, cuda\n"
+            "  --device N                CUDA device index (default 0)\n"
+            "                            (threads, ISA and backend never change a bit)\n"
             "  --http-threads N          HTTP handler threads, epoll thread pool (default:\n"
             "                            online CPUs, at most 16)\n"
             "  --connection-timeout S    close connections idle for S seconds (default 30;\n"
@@ -115,7 +117,7 @@ static int parse_args(int argc, char **argv, serve_opts *o)
     o->max_depth = 64;
     o->access_log = 1;
     o->key_path = getenv("VERINFER_KEY");
-    o->backend.isa = VI_ISA_AUTO;
+    cli_backend_opts_default(&o->backend);
     o->batch.max_batch_size = -1;
     o->batch.max_queue_delay_us = -1;
     o->batch.n_preferred = -1;
@@ -196,13 +198,7 @@ static int parse_args(int argc, char **argv, serve_opts *o)
 
 static vi_backend *make_backend(void *arg, vi_error *err)
 {
-    const cli_backend_opts *o = arg;
-    int threads = o->threads;
-    if (threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (int)(n < 64 ? n : 64) : 1;
-    }
-    return vi_cpu_backend_create(threads, o->isa, err);
+    return cli_backend_make(arg, err);
 }
 
 static void log_stderr(void *arg, const char *line)

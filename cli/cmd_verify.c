@@ -21,7 +21,8 @@ static void verify_usage(FILE *f)
             "options:\n"
             "  --public-key HEX  also require the receipt to be signed by this key\n"
             "  --allow-unsigned  accept a receipt without a signature\n"
-            "  --threads N, --isa NAME  as for run (they never change a bit)\n"
+            "  --threads N, --isa NAME, --backend B, --device N\n"
+            "                    as for run (they never change a bit)\n"
             "  -q, --quiet       print only the verdict\n"
             "  -h, --help        this text\n\n"
             "exit status: 0 verified, 1 not verified, 2 usage or I/O error\n");
@@ -29,7 +30,8 @@ static void verify_usage(FILE *f)
 
 int cmd_verify(int argc, char **argv)
 {
-    cli_backend_opts bo = {0, VI_ISA_AUTO};
+    cli_backend_opts bo;
+    cli_backend_opts_default(&bo);
     const char *pos[3] = {NULL, NULL, NULL}, *pubhex = NULL;
     int npos = 0, allow_unsigned = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {

@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include "cpu/cpu_backend.h"
+#ifdef VERINFER_HAVE_CUDA
+#include "cuda/cuda_backend.h"
+#endif
 
 int cli_is_help(const char *arg)
 {
@@ -28,21 +31,44 @@ int cli_parse_int(const char *opt, const char *val, long min, long max, long *ou
     return 0;
 }
 
+void cli_backend_opts_default(cli_backend_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->isa = VI_ISA_AUTO;
+    o->kind = CLI_BACKEND_AUTO;
+}
+
 int cli_backend_option(int argc, char **argv, int *i, cli_backend_opts *o)
 {
     const char *a = argv[*i];
-    if (strcmp(a, "--threads") != 0 && strcmp(a, "--isa") != 0)
+    if (strcmp(a, "--threads") != 0 && strcmp(a, "--isa") != 0 && strcmp(a, "--backend") != 0 &&
+        strcmp(a, "--device") != 0)
         return 0;
     if (*i + 1 >= argc) {
         fprintf(stderr, "verinfer: %s needs a value\n", a);
         return -1;
     }
     const char *v = argv[++*i];
+    long n;
     if (strcmp(a, "--threads") == 0) {
-        long n;
         if (cli_parse_int("--threads", v, 1, 1024, &n) != 0)
             return -1;
         o->threads = (int)n;
+    } else if (strcmp(a, "--device") == 0) {
+        if (cli_parse_int("--device", v, 0, 1023, &n) != 0)
+            return -1;
+        o->device = (int)n;
+    } else if (strcmp(a, "--backend") == 0) {
+        static const char *const NAMES[] = {"auto", "cpu", "cuda"};
+        int found = -1;
+        for (int k = 0; k < 3; k++)
+            if (strcmp(v, NAMES[k]) == 0)
+                found = k;
+        if (found < 0) {
+            fprintf(stderr, "verinfer: --backend must be auto, cpu or cuda (got '%s')\n", v);
+            return -1;
+        }
+        o->kind = (cli_backend_kind)found;
     } else if (vi_isa_parse(v, &o->isa) != 0) {
         fprintf(stderr, "verinfer: --isa must be auto, scalar, avx2 or avx512 (got '%s')\n", v);
         return -1;
@@ -50,15 +76,36 @@ int cli_backend_option(int argc, char **argv, int *i, cli_backend_opts *o)
     return 1;
 }
 
-vi_backend *cli_backend_create(const cli_backend_opts *o)
+vi_backend *cli_backend_make(cli_backend_opts *o, vi_error *err)
 {
+    if (o->kind != CLI_BACKEND_CPU) {
+        vi_error why = {{0}};
+#ifdef VERINFER_HAVE_CUDA
+        vi_backend *g = vi_cuda_backend_create(o->device, &why);
+        if (g)
+            return g;
+#else
+        vi_fail(&why, VI_ERR_UNSUPPORTED,
+                "this build has no CUDA backend (nvcc was not found when it was built)");
+#endif
+        if (o->kind == CLI_BACKEND_CUDA)
+            return vi_fail(err, VI_ERR_UNSUPPORTED, "--backend cuda: %s", why.msg), NULL;
+        if (!o->fallback_said)
+            fprintf(stderr, "verinfer: using the CPU backend: %s\n", why.msg);
+        o->fallback_said = 1;
+    }
     int threads = o->threads;
     if (threads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (int)(n < 64 ? n : 64) : 1;
     }
+    return vi_cpu_backend_create(threads, o->isa, err);
+}
+
+vi_backend *cli_backend_create(cli_backend_opts *o)
+{
     vi_error err = {{0}};
-    vi_backend *b = vi_cpu_backend_create(threads, o->isa, &err);
+    vi_backend *b = cli_backend_make(o, &err);
     if (!b)
         fprintf(stderr, "verinfer: %s\n", err.msg);
     return b;

@@ -4,7 +4,7 @@
 
 #include "cli.h"
 
-int cli_load(const char *cmd, const char *dir, const cli_backend_opts *o, cli_loaded *l)
+int cli_load(const char *cmd, const char *dir, cli_backend_opts *o, cli_loaded *l)
 {
     memset(l, 0, sizeof *l);
     vi_error err = {{0}};

@@ -312,6 +312,41 @@ static void test_bad_requests_are_rejected(void **state)
     free(err);
 }
 
+/* Every backend gives the same output digest; --backend cuda without a usable
+ * GPU (or without a CUDA build) fails with a clear message instead. */
+static void test_backends_agree_or_explain(void **state)
+{
+    (void)state;
+    char *out = NULL, *err = NULL;
+    { int rc_ = vi(NULL, &err, "run '%s' '%s' --backend gpu", W.model, W.req); expect(2, rc_, err, "--backend must be auto, cpu or cuda"); }
+    free(err);
+    char *ref = vt_read_file(W.resp, NULL);
+    json_t *r0 = json_loads(ref, 0, NULL);
+    const char *want =
+        json_string_value(json_object_get(json_object_get(r0, "receipt"), "output_digest"));
+    static const char *const KINDS[] = {"cpu", "auto", "cuda"};
+    for (int k = 0; k < 3; k++) {
+        int rc = vi(&out, &err, "run '%s' '%s' --backend %s", W.model, W.req, KINDS[k]);
+        if (rc == 0) {
+            json_t *r = json_loads(out, 0, NULL);
+            assert_non_null(r);
+            assert_string_equal(
+                json_string_value(json_object_get(json_object_get(r, "receipt"), "output_digest")),
+                want);
+            json_decref(r);
+        } else {
+            /* only an explicit CUDA request may fail, and it must say why */
+            assert_string_equal(KINDS[k], "cuda");
+            expect(1, rc, err, "--backend cuda:");
+        }
+        free(out);
+        free(err);
+        out = err = NULL;
+    }
+    json_decref(r0);
+    free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_verify_names_what_was_tampered),
         cmocka_unit_test(test_verify_detects_changed_input_and_weights),
         cmocka_unit_test(test_bad_requests_are_rejected),
+        cmocka_unit_test(test_backends_agree_or_explain),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
