@@ -511,7 +511,13 @@ extern "C" vi_backend *vi_cuda_backend_create(int device, vi_error *err)
         return NULL;
     }
     b->name = "cuda";
-    snprintf(b->detail, sizeof b->detail, "%.*s", (int)sizeof b->detail - 1, prop.name);
+    /* the engine id (and so every receipt and GET /v2) names the GPU, its SM
+     * count and the driver and runtime versions; none of them changes a bit */
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    snprintf(b->detail, sizeof b->detail, "%.80s sm=%d driver=%d runtime=%d", prop.name,
+             prop.multiProcessorCount, driver, runtime);
     b->alloc = cuda_alloc;
     b->free = cuda_free;
     b->upload = cuda_upload;

@@ -53,7 +53,9 @@ static void test_backend_identity(void **state)
     (void)state;
     vi_backend *b = cuda_dut();
     assert_string_equal(b->name, "cuda");
-    assert_string_equal(b->detail, "verinfer CUDA emulator");
+    assert_true(strncmp(b->detail, "verinfer CUDA emulator sm=", 26) == 0);
+    assert_non_null(strstr(b->detail, " driver="));
+    assert_non_null(strstr(b->detail, " runtime="));
     b->destroy(b);
 }
 
