@@ -340,9 +340,14 @@ vi_status vi_engine_run(vi_engine *e, const vi_tensor *const *inputs, int64_t ro
         outputs[i].data = NULL;
     st = upload_inputs(e, inputs, rows, &rs, err);
     for (int ni = 0; st == VI_OK && ni < g->n_nodes; ni++) {
+        if (err)
+            err->msg[0] = '\0'; /* backend ops return a status without a message */
         st = run_node(e, ni, rows, &rs, err);
-        if (st != VI_OK)
+        if (st != VI_OK) {
+            if (err && err->msg[0] == '\0')
+                vi_fail(err, st, "the %s backend failed: %s", e->backend->name, vi_status_str(st));
             vi_error_prefix(err, "node '%s' (%s)", g->nodes[ni].name, vi_op_name(g->nodes[ni].op));
+        }
     }
     if (st == VI_OK)
         st = download_outputs(e, rows, &rs, outputs, err);

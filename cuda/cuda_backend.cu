@@ -1,5 +1,6 @@
 /* cuda/cuda_backend.cu — the CUDA implementation of the vi_backend table:
- * device memory (plain cudaMalloc, never managed memory), copies, weight
+ * device memory (the caching pool of cuda/cuda_pool.cu over plain
+ * cudaMalloc, never managed memory), copies through pinned staging, weight
  * preparation (a linear weight is uploaded once, transposed to [K, ldw]),
  * argument checks mirroring cpu/cpu_backend.c, and each op's launch on the
  * backend's stream. Kernel choice depends on shapes only and never changes
@@ -69,12 +70,14 @@ static int mul_ok(int64_t a, int64_t b, int64_t *out)
 
 /* ==== memory ==== */
 
+/* Blocks come from the backend's pool: a block freed by one run is handed
+ * to the next run asking for the same size class. */
 static void *cuda_alloc(vi_backend *b, size_t bytes)
 {
-    enter(b);
-    void *p = NULL;
-    if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess)
-        return NULL;
+    vi_cuda_ctx *c = enter(b);
+    pthread_mutex_lock(&c->lock);
+    void *p = vi_cuda_pool_alloc(&c->pool, bytes);
+    pthread_mutex_unlock(&c->lock);
     return p;
 }
 
@@ -82,8 +85,10 @@ static void cuda_free(vi_backend *b, void *p)
 {
     if (!p)
         return;
-    enter(b);
-    cudaFree(p);
+    vi_cuda_ctx *c = enter(b);
+    pthread_mutex_lock(&c->lock);
+    vi_cuda_pool_free(&c->pool, p);
+    pthread_mutex_unlock(&c->lock);
 }
 
 static vi_status cuda_copy(vi_backend *b, void *dst, const void *src, size_t bytes,
@@ -94,7 +99,7 @@ static vi_status cuda_copy(vi_backend *b, void *dst, const void *src, size_t byt
     if (!dst || !src)
         return VI_ERR_INVALID;
     vi_cuda_ctx *c = enter(b);
-    return finish(c, cudaMemcpyAsync(dst, src, bytes, kind, c->stream));
+    return vi_cuda_status(vi_cuda_stage_copy(&c->stage, dst, src, bytes, kind, c->stream));
 }
 
 static vi_status cuda_upload(vi_backend *b, void *dst, const void *src, size_t bytes)
@@ -458,6 +463,8 @@ static void cuda_destroy(vi_backend *b)
             cudaStreamSynchronize(c->stream);
         cudaFree(c->work);
         cudaFree(c->flag);
+        vi_cuda_pool_destroy(&c->pool);
+        vi_cuda_stage_destroy(&c->stage);
         if (c->stream)
             cudaStreamDestroy(c->stream);
         pthread_mutex_destroy(&c->lock);
@@ -503,7 +510,16 @@ extern "C" vi_backend *vi_cuda_backend_create(int device, vi_error *err)
     pthread_mutex_init(&c->lock, NULL);
     b->ctx = c;
     b->destroy = cuda_destroy;
+    size_t cap = VI_CUDA_POOL_DEFAULT_CAP;
+    if (prop.totalGlobalMem / 4 < cap)
+        cap = prop.totalGlobalMem / 4;
+    if (vi_cuda_pool_init(&c->pool, cap) != VI_OK) {
+        vi_fail(err, VI_ERR_NOMEM, "out of memory creating the CUDA backend's memory pool");
+        cuda_destroy(b);
+        return NULL;
+    }
     if ((rc = cudaStreamCreate(&c->stream)) != cudaSuccess ||
+        (rc = vi_cuda_stage_init(&c->stage)) != cudaSuccess ||
         (rc = cudaMalloc((void **)&c->flag, sizeof(int))) != cudaSuccess) {
         vi_fail(err, vi_cuda_status(rc), "CUDA device %d: setting up the backend failed: %s",
                 device, cudaGetErrorString(rc));
@@ -548,5 +564,35 @@ extern "C" vi_status vi_cuda_backend_set_linear_path(vi_backend *b, int path, vi
         path != VI_CUDA_LIN_TILE128)
         return vi_fail(err, VI_ERR_INVALID, "set_linear_path: unknown path %d", path);
     c->lin_path = (vi_cuda_lin_path)path;
+    return VI_OK;
+}
+
+extern "C" vi_status vi_cuda_backend_pool_stats(vi_backend *b, vi_cuda_pool_stats *out,
+                                                vi_error *err)
+{
+    vi_cuda_ctx *c = vi_cuda_ctx_of(b);
+    if (!c)
+        return vi_fail(err, VI_ERR_INVALID, "pool_stats: backend '%s' is not a CUDA backend",
+                       b && b->name ? b->name : "(null)");
+    pthread_mutex_lock(&c->lock);
+    *out = c->pool.st;
+    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_lock(&c->stage.lock);
+    out->stage_bytes = c->stage.bytes;
+    pthread_mutex_unlock(&c->stage.lock);
+    return VI_OK;
+}
+
+extern "C" vi_status vi_cuda_backend_set_pool_cap(vi_backend *b, size_t cap_bytes, vi_error *err)
+{
+    vi_cuda_ctx *c = vi_cuda_ctx_of(b);
+    if (!c)
+        return vi_fail(err, VI_ERR_INVALID, "set_pool_cap: backend '%s' is not a CUDA backend",
+                       b && b->name ? b->name : "(null)");
+    enter(b);
+    pthread_mutex_lock(&c->lock);
+    c->pool.st.cap_bytes = cap_bytes;
+    vi_cuda_pool_trim(&c->pool, cap_bytes);
+    pthread_mutex_unlock(&c->lock);
     return VI_OK;
 }

@@ -7,6 +7,7 @@
 #include "cuda/compat.h"
 
 #include "cuda/cuda_backend.h" /* first: it includes core/ with C linkage */
+#include "cuda/cuda_pool.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -16,10 +17,12 @@ typedef struct vi_cuda_ctx {
     int sm_count;
     cudaStream_t stream;       /* every copy and kernel of this backend, in order */
     vi_cuda_lin_path lin_path; /* AUTO unless forced */
-    /* `lock` guards the shared device scratch below from the moment a call
-     * takes it until the kernels using it are enqueued (the stream orders
-     * them after earlier users) */
+    /* `lock` guards the memory pool, and the shared device scratch below
+     * from the moment a call takes it until the kernels using it are
+     * enqueued (the stream orders them after earlier users) */
     pthread_mutex_t lock;
+    vi_cuda_pool pool;   /* every alloc/free of the backend (buffers, weights) */
+    vi_cuda_stage stage; /* pinned buffers of upload/download (own lock) */
     float *work;         /* split-K partials */
     int64_t work_floats;
     int *flag;           /* one device int: embedding's bad-id flag */
