@@ -744,8 +744,8 @@ static vi_status parse_header_fields(vi_graph *g, json_t *root, vi_error *err)
                                        NULL};
     vi_status rc;
     if ((rc = check_keys(root, KEYS, "top level",
-                         "format, format_version, name, version, max_batch_size, inputs, "
-                         "outputs, graph",
+                         "format, format_version, name, version, max_batch_size, "
+                         "dynamic_batching, inputs, outputs, graph",
                          err)))
         return rc;
     json_t *f = json_object_get(root, "format");

@@ -105,6 +105,7 @@ static void run_batch(vi_batcher *b, int n)
     for (int i = 0; i < n; i++) {
         vi_batch_item *item = b->batch[i];
         b->batch[i] = NULL;
+        item->batch_rows = rows;
         item->done(item, item->arg); /* the item may be freed from here on */
     }
 }

@@ -34,6 +34,7 @@ struct vi_batch_item {
     vi_batch_done_fn done;
     void *arg;
     int64_t enqueued_ns;   /* set by vi_batcher_submit (CLOCK_MONOTONIC) */
+    int64_t batch_rows;    /* set before done: rows of the execution it ran in */
     vi_batch_item *next;   /* queue link (internal) */
 };
 

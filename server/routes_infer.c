@@ -133,6 +133,8 @@ static void infer_reply(vi_http_req *r)
 {
     infer_state *s = r->state;
     vi_infer_job *job = &s->item.job;
+    if (s->item.batch_rows > 0) /* for the access log: rows of the execution it ran in */
+        r->log_batch = (int)s->item.batch_rows;
     if (s->submit_st == VI_ERR_LIMIT) {
         static const char *const RETRY[] = {"Retry-After", "1", NULL};
         account(s, 0, VI_FAIL_REJECTED);
@@ -234,6 +236,7 @@ void vi_route_infer(vi_http_req *r)
         return;
     }
     r->log_rows = s->item.job.rows;
+    s->item.batch_rows = 0;
     s->item.done = infer_done;
     s->item.arg = s;
     /* suspend first: the done callback may resume before submit returns */
