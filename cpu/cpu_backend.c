@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/backend_args.h"
 #include "linear.h"
 #include "ops.h"
 #include "threadpool.h"
@@ -160,14 +161,10 @@ static int64_t n_blocks(int64_t n, int64_t block)
 static vi_status cpu_binary(vi_backend *b, vi_op op, const float *a, int64_t n, const float *bv,
                             int64_t nb, float *y)
 {
-    if (op != VI_OP_ADD && op != VI_OP_MUL)
-        return VI_ERR_INVALID;
-    if (n < 0 || nb < 1 || n % nb != 0)
-        return VI_ERR_INVALID;
-    if (n == 0)
-        return VI_OK;
-    if (!a || !bv || !y)
-        return VI_ERR_INVALID;
+    int empty;
+    vi_status st = vi_args_binary(op, a, n, bv, nb, y, &empty);
+    if (st != VI_OK || empty)
+        return st;
     elem_job j = {.op = op, .a = a, .bv = bv, .n = n, .nb = nb, .y = y, .isa = ctx_of(b)->isa};
     vi_pool_run(ctx_of(b)->pool, n_blocks(n, CPU_ELEM_BLOCK), binary_task, &j);
     return VI_OK;
@@ -176,14 +173,10 @@ static vi_status cpu_binary(vi_backend *b, vi_op op, const float *a, int64_t n, 
 static vi_status cpu_unary(vi_backend *b, vi_op op, int gelu_tanh, const float *x, int64_t n,
                            float *y)
 {
-    if (op != VI_OP_RELU && op != VI_OP_GELU && op != VI_OP_TANH && op != VI_OP_SIGMOID)
-        return VI_ERR_INVALID;
-    if (n < 0)
-        return VI_ERR_INVALID;
-    if (n == 0)
-        return VI_OK;
-    if (!x || !y)
-        return VI_ERR_INVALID;
+    int empty;
+    vi_status st = vi_args_unary(op, x, n, y, &empty);
+    if (st != VI_OK || empty)
+        return st;
     elem_job j = {.op = op, .gelu_tanh = gelu_tanh, .a = x, .n = n, .y = y,
                   .isa = ctx_of(b)->isa};
     vi_pool_run(ctx_of(b)->pool, n_blocks(n, CPU_ELEM_BLOCK), unary_task, &j);
@@ -221,16 +214,9 @@ static void row_task(void *arg, int64_t task)
     }
 }
 
-/* Checks rows x D (both >= 0, product within int64) and splits the rows over
- * the pool; VI_OK with nothing run when there is no row. */
+/* Splits the rows of an op whose arguments were checked over the pool. */
 static vi_status run_rows(vi_backend *b, row_job *j)
 {
-    if (j->rows < 0 || j->D < 0)
-        return VI_ERR_INVALID;
-    if (j->D > 0 && j->rows > INT64_MAX / j->D)
-        return VI_ERR_LIMIT;
-    if (j->rows == 0 || j->D == 0)
-        return VI_OK;
     j->isa = ctx_of(b)->isa;
     j->per_task = j->D >= CPU_ROW_WORK ? 1 : CPU_ROW_WORK / j->D;
     vi_pool_run(ctx_of(b)->pool, n_blocks(j->rows, j->per_task), row_task, j);
@@ -239,8 +225,10 @@ static vi_status run_rows(vi_backend *b, row_job *j)
 
 static vi_status cpu_softmax(vi_backend *b, const float *x, int64_t rows, int64_t D, float *y)
 {
-    if (rows > 0 && D > 0 && (!x || !y))
-        return VI_ERR_INVALID;
+    int empty;
+    vi_status st = vi_args_rows(rows, D, 0, x && y, &empty);
+    if (st != VI_OK || empty)
+        return st;
     row_job j = {.kind = ROW_SOFTMAX, .x = x, .rows = rows, .D = D, .y = y};
     return run_rows(b, &j);
 }
@@ -248,8 +236,10 @@ static vi_status cpu_softmax(vi_backend *b, const float *x, int64_t rows, int64_
 static vi_status cpu_layer_norm(vi_backend *b, const float *x, int64_t rows, int64_t D,
                                 const float *gamma, const float *beta, float eps, float *y)
 {
-    if (rows > 0 && D > 0 && (!x || !y || !gamma))
-        return VI_ERR_INVALID;
+    int empty;
+    vi_status st = vi_args_rows(rows, D, 0, x && y && gamma, &empty);
+    if (st != VI_OK || empty)
+        return st;
     row_job j = {.kind = ROW_LAYER_NORM, .x = x, .gamma = gamma, .beta = beta, .eps = eps,
                  .rows = rows, .D = D, .y = y};
     return run_rows(b, &j);
@@ -258,8 +248,10 @@ static vi_status cpu_layer_norm(vi_backend *b, const float *x, int64_t rows, int
 static vi_status cpu_rms_norm(vi_backend *b, const float *x, int64_t rows, int64_t D,
                               const float *gamma, float eps, float *y)
 {
-    if (rows > 0 && D > 0 && (!x || !y || !gamma))
-        return VI_ERR_INVALID;
+    int empty;
+    vi_status st = vi_args_rows(rows, D, 0, x && y && gamma, &empty);
+    if (st != VI_OK || empty)
+        return st;
     row_job j = {.kind = ROW_RMS_NORM, .x = x, .gamma = gamma, .eps = eps, .rows = rows, .D = D,
                  .y = y};
     return run_rows(b, &j);
@@ -267,10 +259,10 @@ static vi_status cpu_rms_norm(vi_backend *b, const float *x, int64_t rows, int64
 
 static vi_status cpu_argmax(vi_backend *b, const float *x, int64_t rows, int64_t D, int64_t *y)
 {
-    if (rows > 0 && D < 1)
-        return VI_ERR_INVALID; /* an empty row has no index to return */
-    if (rows > 0 && (!x || !y))
-        return VI_ERR_INVALID;
+    int empty;
+    vi_status st = vi_args_rows(rows, D, 1, x && y, &empty);
+    if (st != VI_OK || empty)
+        return st;
     row_job j = {.kind = ROW_ARGMAX, .x = x, .rows = rows, .D = D, .yi = y};
     return run_rows(b, &j);
 }
@@ -278,14 +270,10 @@ static vi_status cpu_argmax(vi_backend *b, const float *x, int64_t rows, int64_t
 static vi_status cpu_embedding(vi_backend *b, const int64_t *ids, int64_t n, const float *table,
                                int64_t V, int64_t D, float *y)
 {
-    if (n < 0 || V < 0 || D < 0)
-        return VI_ERR_INVALID;
-    if (D > 0 && V > INT64_MAX / D)
-        return VI_ERR_LIMIT;
-    if (n == 0 || D == 0)
-        return VI_OK;
-    if (!ids || !table || !y)
-        return VI_ERR_INVALID;
+    int empty;
+    vi_status st = vi_args_embedding(ids, n, table, V, D, y, &empty);
+    if (st != VI_OK || empty)
+        return st;
     for (int64_t i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= V)
             return VI_ERR_INVALID;

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_backend.h" /* first: it includes core/ headers with C linkage */
+#include "core/backend_args.h"
 #include "cuda/cuda_ctx.h"
 #include "cuda/cuda_ops.h"
 
@@ -322,14 +323,10 @@ static vi_status cuda_matmul(vi_backend *b, const float *a, const float *bm, int
 static vi_status cuda_binary(vi_backend *b, vi_op op, const float *a, int64_t n, const float *bv,
                              int64_t nb, float *y)
 {
-    if (op != VI_OP_ADD && op != VI_OP_MUL)
-        return VI_ERR_INVALID;
-    if (n < 0 || nb < 1 || n % nb != 0)
-        return VI_ERR_INVALID;
-    if (n == 0)
-        return VI_OK;
-    if (!a || !bv || !y)
-        return VI_ERR_INVALID;
+    int empty;
+    vi_status st = vi_args_binary(op, a, n, bv, nb, y, &empty);
+    if (st != VI_OK || empty)
+        return st;
     vi_cuda_ctx *c = enter(b);
     return launched(vi_cuda_binary_launch(op, a, n, bv, nb, y, c->stream));
 }
@@ -337,40 +334,35 @@ static vi_status cuda_binary(vi_backend *b, vi_op op, const float *a, int64_t n,
 static vi_status cuda_unary(vi_backend *b, vi_op op, int gelu_tanh, const float *x, int64_t n,
                             float *y)
 {
-    if (op != VI_OP_RELU && op != VI_OP_GELU && op != VI_OP_TANH && op != VI_OP_SIGMOID)
-        return VI_ERR_INVALID;
-    if (n < 0)
-        return VI_ERR_INVALID;
-    if (n == 0)
-        return VI_OK;
-    if (!x || !y)
-        return VI_ERR_INVALID;
+    int empty;
+    vi_status st = vi_args_unary(op, x, n, y, &empty);
+    if (st != VI_OK || empty)
+        return st;
     vi_cuda_ctx *c = enter(b);
     return launched(vi_cuda_unary_launch(op, gelu_tanh, x, n, y, c->stream));
 }
 
 /* ==== row ops ==== */
 
-/* Checks rows x D as the CPU backend does; 1 when there is work to launch. */
-static vi_status check_rows(int64_t rows, int64_t D, int *work)
+/* The shared row-op rules (core/backend_args.h) plus the grid size limit;
+ * *work is 1 when there is something to launch. */
+static vi_status check_rows(int64_t rows, int64_t D, int64_t min_d, int ptrs_ok, int *work)
 {
+    int empty;
     *work = 0;
-    if (rows < 0 || D < 0)
-        return VI_ERR_INVALID;
-    if (D > 0 && rows > INT64_MAX / D)
-        return VI_ERR_LIMIT;
+    vi_status st = vi_args_rows(rows, D, min_d, ptrs_ok, &empty);
+    if (st != VI_OK || empty)
+        return st;
     if (rows / VI_CUDA_ROWS_PER_BLOCK >= 0x7fffffff)
         return VI_ERR_LIMIT; /* grid.x */
-    *work = rows > 0 && D > 0;
+    *work = 1;
     return VI_OK;
 }
 
 static vi_status cuda_softmax(vi_backend *b, const float *x, int64_t rows, int64_t D, float *y)
 {
-    if (rows > 0 && D > 0 && (!x || !y))
-        return VI_ERR_INVALID;
     int work;
-    vi_status st = check_rows(rows, D, &work);
+    vi_status st = check_rows(rows, D, 0, x && y, &work);
     if (st != VI_OK || !work)
         return st;
     vi_cuda_ctx *c = enter(b);
@@ -380,10 +372,8 @@ static vi_status cuda_softmax(vi_backend *b, const float *x, int64_t rows, int64
 static vi_status cuda_layer_norm(vi_backend *b, const float *x, int64_t rows, int64_t D,
                                  const float *gamma, const float *beta, float eps, float *y)
 {
-    if (rows > 0 && D > 0 && (!x || !y || !gamma))
-        return VI_ERR_INVALID;
     int work;
-    vi_status st = check_rows(rows, D, &work);
+    vi_status st = check_rows(rows, D, 0, x && y && gamma, &work);
     if (st != VI_OK || !work)
         return st;
     vi_cuda_ctx *c = enter(b);
@@ -393,10 +383,8 @@ static vi_status cuda_layer_norm(vi_backend *b, const float *x, int64_t rows, in
 static vi_status cuda_rms_norm(vi_backend *b, const float *x, int64_t rows, int64_t D,
                                const float *gamma, float eps, float *y)
 {
-    if (rows > 0 && D > 0 && (!x || !y || !gamma))
-        return VI_ERR_INVALID;
     int work;
-    vi_status st = check_rows(rows, D, &work);
+    vi_status st = check_rows(rows, D, 0, x && y && gamma, &work);
     if (st != VI_OK || !work)
         return st;
     vi_cuda_ctx *c = enter(b);
@@ -405,12 +393,8 @@ static vi_status cuda_rms_norm(vi_backend *b, const float *x, int64_t rows, int6
 
 static vi_status cuda_argmax(vi_backend *b, const float *x, int64_t rows, int64_t D, int64_t *y)
 {
-    if (rows > 0 && D < 1)
-        return VI_ERR_INVALID; /* an empty row has no index to return */
-    if (rows > 0 && (!x || !y))
-        return VI_ERR_INVALID;
     int work;
-    vi_status st = check_rows(rows, D, &work);
+    vi_status st = check_rows(rows, D, 1, x && y, &work);
     if (st != VI_OK || !work)
         return st;
     vi_cuda_ctx *c = enter(b);
@@ -422,17 +406,10 @@ static vi_status cuda_argmax(vi_backend *b, const float *x, int64_t rows, int64_
 static vi_status cuda_embedding(vi_backend *b, const int64_t *ids, int64_t n, const float *table,
                                 int64_t V, int64_t D, float *y)
 {
-    if (n < 0 || V < 0 || D < 0)
-        return VI_ERR_INVALID;
-    if (D > 0 && V > INT64_MAX / D)
-        return VI_ERR_LIMIT;
-    int64_t t;
-    if (!mul_ok(n, D, &t))
-        return VI_ERR_LIMIT;
-    if (n == 0 || D == 0)
-        return VI_OK;
-    if (!ids || !table || !y)
-        return VI_ERR_INVALID;
+    int empty;
+    vi_status st0 = vi_args_embedding(ids, n, table, V, D, y, &empty);
+    if (st0 != VI_OK || empty)
+        return st0;
     vi_cuda_ctx *c = enter(b);
     int bad = 0;
     pthread_mutex_lock(&c->lock);
