@@ -1012,7 +1012,9 @@ static void test_sigterm_exits_zero(void **state)
     assert_non_null(strstr(log, "verinfer: model 'broken' failed to load: model 'broken': "));
     assert_non_null(strstr(log, "verinfer: listening on http://127.0.0.1:"));
     assert_non_null(strstr(log, "verinfer: access POST /v2/models/mlp/infer status=200 model=mlp "
-                                "rows=2 "));
+                                "rows=2 batch="));
+    /* an answered infer names the rows of the execution it ran in, never "-" */
+    assert_null(strstr(log, "/infer status=200 model=mlp rows=2 batch=-"));
     assert_non_null(strstr(log, "verinfer: access GET /v3/whatever status=404 model=- rows=- "));
     assert_non_null(strstr(log, "verinfer: SIGTERM received: finishing queued requests\n"));
     assert_non_null(strstr(log, "verinfer: stopped\n"));
