@@ -30,6 +30,16 @@ typedef struct vi_kserve_limits {
  * Dimensions are limited to VI_MAX_DIMS and names to VI_NAME_MAX - 1 bytes. */
 void vi_kserve_limits_default(vi_kserve_limits *lim);
 
+/* ==== JSON documents ==== */
+
+/* Parses json (len bytes) into an object, safely for untrusted input: first
+ * scans the text for nesting deeper than max_depth (VI_ERR_LIMIT) and for
+ * bare NaN / Infinity tokens, then runs jansson with duplicate keys rejected.
+ * `what` names the document in messages ("request", "verify body"). Used by
+ * the codec and by every route that reads a JSON body. */
+vi_status vi_kserve_load_json(const char *json, size_t len, int max_depth, const char *what,
+                              json_t **root, vi_error *err);
+
 /* ==== Requests ==== */
 
 typedef struct vi_kserve_output_req {

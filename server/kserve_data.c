@@ -76,7 +76,7 @@ static vi_status precheck(const char *s, size_t n, int max_depth, const char *wh
     return VI_OK;
 }
 
-vi_status vi_ks_load_json(const char *json, size_t len, int max_depth, const char *what,
+vi_status vi_kserve_load_json(const char *json, size_t len, int max_depth, const char *what,
                           json_t **root, vi_error *err)
 {
     *root = NULL;

@@ -12,13 +12,7 @@
 
 #include "core/status.h"
 #include "core/tensor.h"
-
-/* Parses json (len bytes) into an object: first scans the text for nesting
- * deeper than max_depth (VI_ERR_LIMIT) and for bare NaN / Infinity tokens,
- * then runs jansson with duplicate keys rejected. `what` names the document
- * in messages ("request", "response"). */
-vi_status vi_ks_load_json(const char *json, size_t len, int max_depth, const char *what,
-                          json_t **root, vi_error *err);
+#include "server/kserve.h"
 
 /* Reads an optional string member; *out is NULL if absent, else a malloc'ed
  * copy. Fails if present with another type. */

@@ -172,7 +172,7 @@ vi_status vi_ks_parse_request_full(const char *json, size_t json_len, const uint
         return vi_fail(err, VI_ERR_INVALID, "binary data of %zu bytes has no buffer", binary_len);
 
     json_t *root = NULL;
-    vi_status st = vi_ks_load_json(json, json_len, lim->max_depth, "request", &root, err);
+    vi_status st = vi_kserve_load_json(json, json_len, lim->max_depth, "request", &root, err);
     if (st != VI_OK)
         return st;
     st = vi_ks_opt_string(root, "id", "", &req->id, err);

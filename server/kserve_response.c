@@ -300,7 +300,7 @@ vi_status vi_kserve_parse_response(const char *json, size_t len, const uint8_t *
         return vi_fail(err, VI_ERR_INVALID, "binary data of %zu bytes has no buffer", binary_len);
 
     json_t *root = NULL;
-    vi_status st = vi_ks_load_json(json, len, lim.max_depth, "response", &root, err);
+    vi_status st = vi_kserve_load_json(json, len, lim.max_depth, "response", &root, err);
     if (st != VI_OK)
         return st;
     if (!json_is_string(json_object_get(root, "model_name")))

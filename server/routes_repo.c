@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "routes.h"
-#include "server/kserve_data.h"
+#include "server/kserve.h"
 
 void vi_route_repo_index(vi_http_req *r)
 {
@@ -15,7 +15,7 @@ void vi_route_repo_index(vi_http_req *r)
     int ready_only = 0;
     if (r->body_len > 0) {
         json_t *root = NULL;
-        vi_status st = vi_ks_load_json(r->body, r->body_len, 8, "index request", &root, &err);
+        vi_status st = vi_kserve_load_json(r->body, r->body_len, 8, "index request", &root, &err);
         json_t *rd = st == VI_OK ? json_object_get(root, "ready") : NULL;
         if (st == VI_OK && !json_is_object(root))
             st = vi_fail(&err, VI_ERR_INVALID, "the index request must be a JSON object");

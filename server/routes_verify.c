@@ -9,7 +9,7 @@
 
 #include "core/hex.h"
 #include "routes.h"
-#include "server/kserve_data.h"
+#include "server/kserve.h"
 
 typedef struct verify_input {
     json_t *root;
@@ -42,7 +42,7 @@ static vi_status member_text(json_t *root, const char *key, char **text, vi_erro
 static vi_status read_input(const vi_server *srv, const vi_repo_model *m, vi_http_req *r,
                             verify_input *in, vi_error *err)
 {
-    vi_status st = vi_ks_load_json(r->body, r->body_len, srv->limits.max_depth + 1, "verify body",
+    vi_status st = vi_kserve_load_json(r->body, r->body_len, srv->limits.max_depth + 1, "verify body",
                                    &in->root, err);
     if (st != VI_OK)
         return st;
