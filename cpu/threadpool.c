@@ -35,7 +35,8 @@ static void pool_drain(vi_pool *p)
     }
 }
 
-#define VI_POOL_SPIN 2000 /* polls (about 20-100 us) before a worker sleeps */
+#define VI_POOL_SPIN 200 /* polls (a few microseconds) before a worker sleeps: long spins
+                           * steal the core from HTTP threads on small machines */
 
 static inline void cpu_relax(void)
 {
