@@ -4,14 +4,17 @@
  * a small MLP (16-64-64-4) and a wide one (1024-1024-1024-16), each next to
  * the in-process throughput of the same model, rows and compute threads
  * (vi_infer_run_batch in a loop over the batch the server's batcher would form:
- * min(concurrency, max_batch_size / rows) requests, receipts signed) and the
- * ratio HTTP / in-process; then GET /v2/health/ready at concurrency 64 (and
+ * min(concurrency, max_batch_size / rows) requests, its receipts signed with
+ * one signature as the batcher signs them, or one per receipt with
+ * --sign-per-request) and the ratio HTTP / in-process; then GET /v2/health/ready at concurrency 64 (and
  * wrk's figure for it when --wrk is given and wrk is installed).
  *
  * Before anything is timed, every request of the pool is sent once in each
  * format and its decoded outputs and receipt output_digest must equal the
  * in-process run of the same request. During timing every response's status
- * and body length are checked (a body differing in length counts as an error).
+ * and body length are checked (a body differing in length counts as an error;
+ * the receipt's "batch" object, whose length depends on the request's place
+ * in its batch, is not counted).
  *
  * The load generator is an epoll loop (one client thread by default) driving
  * `conc` keep-alive connections, each with one request in flight: closed-loop
@@ -21,7 +24,7 @@
  * Usage: bench_http [--duration S] [--quick] [--url HOST:PORT] [--workdir DIR]
  *                   [--verinfer PATH] [--threads T] [--http-threads H] [--rows R]
  *                   [--concurrency 1,16,64,256] [--client-threads N] [--models small,wide]
- *                   [--wrk]
+ *                   [--wrk] [--sign-per-request]
  *   --duration S       seconds measured per cell (default 5; 0.5 s warm-up before)
  *   --quick            a 0.2 s warm-up and, unless --duration is given, 1 s per cell
  *   --url HOST:PORT    use a running server instead of starting one; it must serve
@@ -33,7 +36,9 @@
  *                      (default: online CPUs)
  *   --http-threads H   the server's --http-threads (default: the server's default)
  *   --rows R           batch rows per request (default 1)
- *   --wrk              also measure /v2/health/ready and the small model with wrk */
+ *   --wrk              also measure /v2/health/ready and the small model with wrk
+ *   --sign-per-request the in-process loop signs each receipt alone (as the
+ *                      server did before receipts were signed per batch) */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -78,7 +83,7 @@ typedef struct {
     const char *url;
     char workdir[512];
     char verinfer[1024];
-    int threads, http_threads, rows, client_threads, wrk;
+    int threads, http_threads, rows, client_threads, wrk, sign_per_request;
     int conc[8], n_conc;
     int model_mask; /* bit 0 small, bit 1 wide */
 } options;
@@ -292,6 +297,18 @@ static char *raw_request(const char *method, const char *path, const char *extra
     return b.p;
 }
 
+/* Bytes by which a response body with a batch-signed receipt is longer than
+ * with a plain signed one: the ,"batch":{...} member (its length depends on
+ * the request's place in its batch) and the "-merkle" of "ed25519-merkle".
+ * 0 for a plain signed receipt. */
+static size_t batch_member_len(const char *body, size_t n)
+{
+    static const char KEY[] = ",\"batch\":{";
+    const char *p = memmem(body, n, KEY, sizeof KEY - 1);
+    const char *end = p ? memchr(p, '}', n - (size_t)(p - body)) : NULL;
+    return end ? (size_t)(end - p) + 1 + strlen("-merkle") : 0;
+}
+
 /* ==== workloads: what the load loop sends ==== */
 
 typedef struct {
@@ -437,6 +454,7 @@ static void conn_readable(loop *l, conn *c, int ep)
         if (atomic_load(&g_phase) == PHASE_MEASURE)
             loop_record(l, t - c->t0);
         size_t body = c->rs.total - c->rs.hdr_end;
+        body -= batch_member_len(c->in.p + c->rs.hdr_end, body);
         if (c->rs.status != l->wl->expect_status)
             loop_error(l, "status %d (request %lld)", c->rs.status, (long long)c->idx);
         else if (body != l->wl->expect_len[c->idx])
@@ -725,7 +743,7 @@ static void model_validate(model *md)
             if (!same || !od || strcmp(od, hex) != 0)
                 die("validation of %s (%s): the response differs from the in-process run", md->name,
                     FORMATS[w]);
-            md->wl[w].expect_len[i] = body_len;
+            md->wl[w].expect_len[i] = body_len - batch_member_len(body, body_len);
             vi_kserve_response_free(&got);
             free(out.p);
         }
@@ -733,12 +751,14 @@ static void model_validate(model *md)
 }
 
 /* In-process requests/s: batches of k pool requests through vi_infer_run_batch
- * (engine, output split, digests, signed receipts), as the batcher runs them. */
+ * (engine, output split, digests) and vi_receipt_seal_batch (one signature),
+ * as the batcher runs them; with --sign-per-request one signature each. */
 static double inproc_rate(model *md, int k, EVP_PKEY *key)
 {
     vi_error err = {{0}};
     vi_infer_job *jobs = calloc((size_t)k, sizeof *jobs);
     vi_infer_job **ptrs = calloc((size_t)k, sizeof *ptrs);
+    vi_receipt **receipts = calloc((size_t)k, sizeof *receipts);
     for (int j = 0; j < k; j++) {
         check(vi_infer_prepare(&md->im, &md->req[j % POOL], &jobs[j], &err), &err, "prepare");
         ptrs[j] = &jobs[j];
@@ -746,13 +766,18 @@ static double inproc_rate(model *md, int k, EVP_PKEY *key)
     double t0 = now_s(), t1 = 0;
     long batches = 0;
     for (int measuring = 0;;) {
-        check(vi_infer_run_batch(&md->im, ptrs, k, key, (int64_t)time(NULL), &err), &err,
-              "in-process batch");
+        check(vi_infer_run_batch(&md->im, ptrs, k, O.sign_per_request ? key : NULL,
+                                 (int64_t)time(NULL), &err),
+              &err, "in-process batch");
         for (int j = 0; j < k; j++) {
             if (jobs[j].status != VI_OK)
                 die("in-process job: %s%s", jobs[j].err.msg, "");
-            vi_infer_result_free(&jobs[j].res);
+            receipts[j] = &jobs[j].res.receipt;
         }
+        if (!O.sign_per_request)
+            check(vi_receipt_seal_batch(receipts, k, key, &err), &err, "in-process signing");
+        for (int j = 0; j < k; j++)
+            vi_infer_result_free(&jobs[j].res);
         double t = now_s();
         if (!measuring && t - t0 >= O.warmup) {
             measuring = 1;
@@ -769,6 +794,7 @@ static double inproc_rate(model *md, int k, EVP_PKEY *key)
         vi_infer_job_free(&jobs[j]);
     free(jobs);
     free(ptrs);
+    free(receipts);
     return rate;
 }
 
@@ -922,7 +948,7 @@ static void usage(void)
             "usage: bench_http [--duration S] [--quick] [--url HOST:PORT] [--workdir DIR]\n"
             "                  [--verinfer PATH] [--threads T] [--http-threads H] [--rows R]\n"
             "                  [--concurrency 1,16,64,256] [--client-threads N]\n"
-            "                  [--models small,wide] [--wrk]\n");
+            "                  [--models small,wide] [--wrk] [--sign-per-request]\n");
     exit(2);
 }
 
@@ -944,6 +970,8 @@ static void parse_args(int argc, char **argv)
             quick = 1;
         } else if (!strcmp(a, "--wrk")) {
             O.wrk = 1;
+        } else if (!strcmp(a, "--sign-per-request")) {
+            O.sign_per_request = 1;
         } else if (!v) {
             usage();
         } else if (!strcmp(a, "--duration")) {
@@ -1059,6 +1087,8 @@ int main(int argc, char **argv)
            O.url ? "running server" : "verinfer serve", g_host, g_port,
            sysconf(_SC_NPROCESSORS_ONLN), cpu, O.threads, http_threads, O.rows, O.duration,
            O.warmup, O.client_threads, POOL);
+    printf("bench_http: in-process receipts signed %s\n",
+           O.sign_per_request ? "one by one (--sign-per-request)" : "once per batch, as the server does");
     printf("\n%-10s %-6s %5s %10s %10s %8s %8s %9s %6s | %12s %5s %6s\n", "model", "format", "conc",
            "req/s", "rows/s", "p50 ms", "p99 ms", "rows/exec", "errors", "in-proc req/s", "batch",
            "ratio");

@@ -2,8 +2,11 @@
  * CUDA GPU, runs every op (tests/cuda/cross_check.h: odd and even shapes,
  * linear through each kernel, decode/prefill-sized layers), verinfer's own
  * math (core/vmath.h) and every generated test model on the GPU backend and
- * on the scalar CPU backend, and compares the bits. Prints a table
- *     op | shape | equal/different | first differing index
+ * on the scalar CPU backend, and compares the bits; then runs every model in
+ * fast mode (cuBLAS, TF32, on a worker sharing the weights) and checks each
+ * output within the model's fast-mode tolerance (rows "fast", always printed
+ * with the largest deviations). Prints a table
+ *     op | shape | equal/different (fast: within/OUTSIDE) | first differing index
  * and exits 1 on any difference, 0 when all are equal, and 77 (ctest's skip
  * code) with "skipped: no CUDA device ..." when there is no GPU or driver or
  * the program was built without CUDA.
@@ -18,6 +21,7 @@
 
 #ifdef VERINFER_HAVE_CUDA
 #include "cuda/cuda_backend.h"
+#include "cuda/fast_cublas.h"
 #include "cuda/vmath_eval.h"
 #endif
 
@@ -28,14 +32,16 @@ typedef struct table {
 static void print_row(void *user, const xc_result *r)
 {
     const table *t = user;
-    if (r->equal && !t->verbose)
+    int fast = strcmp(r->op, "fast") == 0;
+    if (r->equal && !t->verbose && !fast)
         return;
     char first[32] = "-";
     if (r->first_diff >= 0)
         snprintf(first, sizeof first, "%lld", (long long)r->first_diff);
-    printf("%-20s | %-66s | %-9s | %s\n", r->op, r->shape, r->equal ? "equal" : "DIFFERENT",
-           first);
-    if (!r->equal && r->note[0])
+    const char *verdict = fast ? (r->equal ? "within" : "OUTSIDE")
+                               : (r->equal ? "equal" : "DIFFERENT");
+    printf("%-20s | %-66s | %-9s | %s\n", r->op, r->shape, verdict, first);
+    if ((!r->equal || fast) && r->note[0])
         printf("%-20s   %s\n", "", r->note);
     fflush(stdout);
 }
@@ -47,7 +53,8 @@ static void print_row(void *user, const xc_result *r)
 static void vmath_cases(xc_ctx *c)
 {
     static const char *NAMES[] = {"vi_expf", "vi_expm1f", "vi_tanhf", "vi_erff",
-                                  "vi_sigmoidf", "vi_rsqrtf", "vi_sqrtf"};
+                                  "vi_sigmoidf", "vi_rsqrtf", "vi_sqrtf", "vi_logf",
+                                  "vi_sinf",     "vi_cosf"};
     const long long n = (long long)((1ull << 32) / 4099) + 1;
     float *x = malloc((size_t)n * sizeof *x), *yg = malloc((size_t)n * sizeof *yg);
     if (!x || !yg) {
@@ -56,7 +63,7 @@ static void vmath_cases(xc_ctx *c)
     }
     for (long long i = 0; i < n; i++)
         x[i] = vi_bits_f32((uint32_t)((uint64_t)i * 4099u));
-    for (int fn = VI_CUDA_FN_EXP; fn <= VI_CUDA_FN_SQRT; fn++) {
+    for (int fn = VI_CUDA_FN_EXP; fn <= VI_CUDA_FN_COS; fn++) {
         xc_result r;
         memset(&r, 0, sizeof r);
         r.op = NAMES[fn];
@@ -77,6 +84,9 @@ static void vmath_cases(xc_ctx *c)
             case VI_CUDA_FN_ERF: h = vi_erff(x[i]); break;
             case VI_CUDA_FN_SIGMOID: h = vi_sigmoidf(x[i]); break;
             case VI_CUDA_FN_RSQRT: h = vi_rsqrtf(x[i]); break;
+            case VI_CUDA_FN_LOG: h = vi_logf(x[i]); break;
+            case VI_CUDA_FN_SIN: h = vi_sinf(x[i]); break;
+            case VI_CUDA_FN_COS: h = vi_cosf(x[i]); break;
             default: h = vi_sqrtf(x[i]); break;
             }
             /* NaNs compare as NaN: devices differ in payloads (order.h) */
@@ -163,9 +173,25 @@ int main(int argc, char **argv)
         return 2;
     }
     xc_run_models(&c, dir, 64);
+    int exact_cases = c.n_cases, exact_diff = c.n_diff;
 
-    printf("%d cases, %d different: %s\n", c.n_cases, c.n_diff,
-           c.n_diff ? "NOT CONFORMANT" : "all bit-identical");
+    /* fast mode: a cuBLAS worker of the GPU backend, within each model's tolerance */
+    vi_backend *fast = vi_cuda_backend_create_fast_worker(gpu, &err);
+    if (!fast) {
+        printf("%-20s | %-66s | %-9s | %s\n%-20s   %s\n", "fast", "cuBLAS worker", "OUTSIDE", "-",
+               "", err.msg);
+        c.n_cases++;
+        c.n_diff++;
+    } else {
+        c.dut = fast;
+        xc_run_models_mode(&c, dir, 64, 1);
+        fast->destroy(fast);
+    }
+
+    printf("%d exact cases, %d different: %s\n", exact_cases, exact_diff,
+           exact_diff ? "NOT CONFORMANT" : "all bit-identical");
+    printf("%d fast-mode outputs, %d outside their tolerance\n", c.n_cases - exact_cases,
+           c.n_diff - exact_diff);
     cpu->destroy(cpu);
     gpu->destroy(gpu);
     return c.n_diff ? 1 : 0;

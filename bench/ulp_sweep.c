@@ -12,7 +12,8 @@
  * (a sum of mix(input bits, output bits), NaN outputs as 0x7fc00000) pins
  * every output bit: another machine, ISA or backend must reproduce it.
  *
- *     ulp_sweep [FUNC|all] [LO HI]    LO, HI: inclusive bit-pattern range (hex) */
+ *     ulp_sweep [FUNC|all] [LO HI [STEP]]    LO, HI: inclusive bit-pattern range (hex);
+ *                                            STEP: every STEP-th pattern from LO (decimal) */
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -35,6 +36,9 @@ static float f_erf(float x) { return vi_erff(x); }
 static float f_sigmoid(float x) { return vi_sigmoidf(x); }
 static float f_sqrt(float x) { return vi_sqrtf(x); }
 static float f_rsqrt(float x) { return vi_rsqrtf(x); }
+static float f_log(float x) { return vi_logf(x); }
+static float f_sin(float x) { return vi_sinf(x); }
+static float f_cos(float x) { return vi_cosf(x); }
 
 static double r_sigmoid(double x)
 {
@@ -55,7 +59,8 @@ typedef struct {
 static const sweep_fn FUNCS[] = {
     {"exp", f_exp, exp},       {"expm1", f_expm1, expm1},       {"tanh", f_tanh, tanh},
     {"erf", f_erf, erf},       {"sigmoid", f_sigmoid, r_sigmoid}, {"sqrt", f_sqrt, sqrt},
-    {"rsqrt", f_rsqrt, r_rsqrt},
+    {"rsqrt", f_rsqrt, r_rsqrt}, {"log", f_log, log},         {"sin", f_sin, sin},
+    {"cos", f_cos, cos},
 };
 #define NFUNCS (sizeof FUNCS / sizeof FUNCS[0])
 
@@ -64,6 +69,7 @@ static const sweep_fn FUNCS[] = {
 typedef struct {
     const sweep_fn *fn;
     uint64_t lo, hi;    /* inclusive range of bit patterns */
+    uint64_t step;      /* measure lo, lo + step, ... <= hi */
     unsigned tid;
     double max_err;
     uint32_t max_at;    /* smallest bit pattern with max_err */
@@ -151,12 +157,13 @@ static void measure(sweep_job *j, uint32_t bits)
 static void *sweep_thread(void *arg)
 {
     sweep_job *j = arg;
-    /* chunks of the range, striped over the threads */
-    for (uint64_t c = j->lo + (uint64_t)j->tid * SWEEP_CHUNK; c <= j->hi;
+    /* chunks of the input indices, striped over the threads */
+    uint64_t n = (j->hi - j->lo) / j->step + 1;
+    for (uint64_t c = (uint64_t)j->tid * SWEEP_CHUNK; c < n;
          c += (uint64_t)SWEEP_THREADS * SWEEP_CHUNK) {
-        uint64_t end = c + SWEEP_CHUNK - 1 < j->hi ? c + SWEEP_CHUNK - 1 : j->hi;
-        for (uint64_t b = c; b <= end; b++)
-            measure(j, (uint32_t)b);
+        uint64_t end = c + SWEEP_CHUNK < n ? c + SWEEP_CHUNK : n;
+        for (uint64_t i = c; i < end; i++)
+            measure(j, (uint32_t)(j->lo + i * j->step));
     }
     return NULL;
 }
@@ -182,19 +189,29 @@ static double now_s(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: ulp_sweep [FUNC|all] [LO HI]\n"
-                    "  FUNC: exp expm1 tanh erf sigmoid sqrt rsqrt (default all)\n"
-                    "  LO HI: inclusive range of input bit patterns in hex (default 0 ffffffff)\n");
+    fprintf(stderr, "usage: ulp_sweep [FUNC|all] [LO HI [STEP]]\n"
+                    "  FUNC: exp expm1 tanh erf sigmoid sqrt rsqrt log sin cos (default all)\n"
+                    "  LO HI: inclusive range of input bit patterns in hex (default 0 ffffffff)\n"
+                    "  STEP: measure every STEP-th bit pattern from LO (decimal, default 1)\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *which = argc > 1 ? argv[1] : "all";
-    uint64_t lo = 0, hi = 0xffffffffull;
-    if (argc == 4) {
+    uint64_t lo = 0, hi = 0xffffffffull, step = 1;
+    if (argc == 4 || argc == 5) {
         if (parse_bits(argv[2], &lo) || parse_bits(argv[3], &hi) || lo > hi) {
             usage();
             return 2;
+        }
+        if (argc == 5) {
+            char *end;
+            unsigned long long v = strtoull(argv[4], &end, 10);
+            if (*argv[4] == '\0' || *end != '\0' || v == 0 || v > 0xffffffffull) {
+                usage();
+                return 2;
+            }
+            step = v;
         }
     } else if (argc != 1 && argc != 2) {
         usage();
@@ -207,8 +224,8 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    printf("range %08" PRIx64 "..%08" PRIx64 " (%" PRIu64 " inputs), %d threads\n", lo, hi,
-           hi - lo + 1, SWEEP_THREADS);
+    printf("range %08" PRIx64 "..%08" PRIx64 " step %" PRIu64 " (%" PRIu64 " inputs), %d threads\n",
+           lo, hi, step, (hi - lo) / step + 1, SWEEP_THREADS);
     printf("%-8s %9s %11s %16s %11s %7s %16s %6s\n", "function", "max ulp", "at (bits)",
            "at (value)", "not CR", "special", "digest", "time s");
     for (size_t f = 0; f < NFUNCS; f++) {
@@ -222,6 +239,7 @@ int main(int argc, char **argv)
             jobs[t].fn = &FUNCS[f];
             jobs[t].lo = lo;
             jobs[t].hi = hi;
+            jobs[t].step = step;
             jobs[t].tid = t;
             jobs[t].max_err = -1.0; /* the first measured input sets the position */
             if (pthread_create(&th[t], NULL, sweep_thread, &jobs[t])) {

@@ -42,6 +42,12 @@ vi_backend *cli_backend_make(cli_backend_opts *o, vi_error *err);
 /* Same, printing the error; returns NULL on failure. */
 vi_backend *cli_backend_create(cli_backend_opts *o);
 
+/* A backend for another worker beside `main` that shares its prepared
+ * weights and has its own stream: when main is the CUDA backend, a worker of
+ * it (fast 1: the cuBLAS fast-mode backend). Otherwise *out is NULL and the
+ * status VI_OK: fast mode then runs the exact kernels. */
+vi_status cli_backend_worker(vi_backend *main, int fast, vi_backend **out, vi_error *err);
+
 /* Reads a whole file (NUL-terminated, at most max bytes); prints an error and
  * returns NULL on failure. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
@@ -52,17 +58,22 @@ int cli_is_help(const char *arg);
 /* Parses a positive int option value; prints an error naming opt and returns -1 on failure. */
 int cli_parse_int(const char *opt, const char *val, long min, long max, long *out);
 
-/* A model loaded and ready to run: model, backend, engine, digest. */
+/* A model loaded and ready to run: model, backend, engine, digest, and the
+ * fast-mode engine (a view on the cuBLAS backend) when the backend is CUDA. */
 typedef struct cli_loaded {
     vi_model model;
     vi_backend *backend;
     vi_engine engine;
+    vi_backend *fast_backend; /* NULL: fast mode runs on engine */
+    vi_engine fast_engine;
     vi_infer_model im;
 } cli_loaded;
 
-/* Loads dir and prepares it on the backend the options ask for; prints the
- * error (prefixed by cmd) and returns -1 on failure. */
-int cli_load(const char *cmd, const char *dir, cli_backend_opts *o, cli_loaded *l);
+/* Loads dir and prepares it on the backend the options ask for, with a
+ * fast-mode worker when `mode` (the request's; DEFAULT: the model's) is fast
+ * and the backend is CUDA; prints the error (prefixed by cmd) and returns -1
+ * on failure. */
+int cli_load(const char *cmd, const char *dir, cli_backend_opts *o, vi_mode mode, cli_loaded *l);
 void cli_unload(cli_loaded *l);
 
 /* Largest request / response file accepted by run and verify. */
@@ -74,5 +85,6 @@ int cmd_keygen(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /* cli/cmd_run.c — `verinfer run MODELDIR REQUEST.json`: one KServe v2
- * inference request on the CPU engine; prints the KServe v2 response with its
- * receipt (signed when a key is given). */
+ * inference request in exact or fast mode (--mode, else the request's
+ * parameters.verinfer_mode, else model.json's "mode"); prints the KServe v2
+ * response with its receipt (signed when a key is given). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,9 @@ static void run_usage(FILE *f)
             "options:\n"
             "  --key KEYFILE   sign the receipt with this key (default: $VERINFER_KEY);\n"
             "                  without a key the receipt is unsigned\n"
+            "  --mode M        exact (bit-exact) or fast (cuBLAS with TF32 on a GPU; outputs\n"
+            "                  within a stated tolerance, receipt mode \"fast\"); default:\n"
+            "                  the request's parameters.verinfer_mode, else model.json's mode\n"
             "  --threads N     worker threads (default: all online CPUs); never changes a bit\n"
             "  --isa NAME      auto|scalar|avx2|avx512 (default auto); never changes a bit\n"
             "  --backend B     auto (a working GPU, else the CPU; default), cpu or cuda;\n"
@@ -50,6 +54,7 @@ int cmd_run(int argc, char **argv)
     cli_backend_opts_default(&bo);
     const char *pos[2] = {NULL, NULL}, *key_path = getenv("VERINFER_KEY"), *out_path = NULL;
     int npos = 0;
+    vi_mode mode = VI_MODE_DEFAULT;
     for (int i = 1; i < argc; i++) {
         int r = cli_backend_option(argc, argv, &i, &bo);
         if (r < 0)
@@ -60,15 +65,23 @@ int cmd_run(int argc, char **argv)
             run_usage(stdout);
             return CLI_OK;
         } else if ((strcmp(argv[i], "--key") == 0 || strcmp(argv[i], "-o") == 0 ||
-                    strcmp(argv[i], "--output") == 0)) {
+                    strcmp(argv[i], "--output") == 0 || strcmp(argv[i], "--mode") == 0)) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "verinfer run: %s needs a value\n", argv[i]);
                 return CLI_USAGE;
             }
-            if (strcmp(argv[i], "--key") == 0)
+            if (strcmp(argv[i], "--key") == 0) {
                 key_path = argv[++i];
-            else
+            } else if (strcmp(argv[i], "--mode") == 0) {
+                mode = vi_mode_from_name(argv[++i]);
+                if (mode == VI_MODE_DEFAULT) {
+                    fprintf(stderr, "verinfer run: --mode must be exact or fast (got '%s')\n",
+                            argv[i]);
+                    return CLI_USAGE;
+                }
+            } else {
                 out_path = argv[++i];
+            }
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "verinfer run: unknown option '%s'\n", argv[i]);
             run_usage(stderr);
@@ -108,7 +121,9 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "verinfer run: %s: %s\n", pos[1], err.msg);
         goto done;
     }
-    if (cli_load("run", pos[0], &bo, &l) != 0)
+    if (mode != VI_MODE_DEFAULT)
+        req.mode = mode; /* the flag overrides the request's parameter */
+    if (cli_load("run", pos[0], &bo, req.mode, &l) != 0)
         goto done;
     loaded = 1;
     if (vi_infer_run(&l.im, &req, key, (int64_t)time(NULL), &res, &err) != VI_OK ||

@@ -1,8 +1,9 @@
 /* cli/cmd_serve.c — `verinfer serve --model-repo DIR ...`: the KServe v2
- * REST server. Parses the flags, loads the repository (one CPU backend per
- * model), starts the HTTP daemon, announces the port (--ready-file), then
- * waits for SIGTERM/SIGINT in sigwait (no signal handler): stop accepting,
- * let queued and running requests finish, free everything, exit 0. */
+ * REST server. Parses the flags, loads the repository (one backend per
+ * model, plus workers sharing its weights on a GPU), starts the HTTP daemon,
+ * announces the port (--ready-file), then waits for SIGTERM/SIGINT in
+ * sigwait (no signal handler): stop accepting, let queued and running
+ * requests finish, free everything, exit 0. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,7 +28,10 @@ static void serve_usage(FILE *f)
             "name is the model name) over the KServe v2 / Open Inference Protocol REST API\n"
             "with Triton's binary tensor, repository and configuration extensions. Requests\n"
             "are batched dynamically; every answer is bit-identical to 'verinfer run' of the\n"
-            "same request and carries a receipt. docs/server.md describes the endpoints.\n\n"
+            "same request and carries a receipt. docs/server.md describes the endpoints.\n"
+            "A request may ask for fast mode (\"parameters\": {\"verinfer_mode\": \"fast\"}, or\n"
+            "model.json \"mode\"): cuBLAS with TF32 on a GPU, exact kernels on the CPU; its\n"
+            "receipt says mode \"fast\" and the tolerance it claims (docs/fast-mode.md).\n\n"
             "options:\n"
             "  --model-repo DIR          the model repository (required)\n"
             "  --host HOST               address to listen on (default 127.0.0.1: this machine\n"
@@ -201,6 +205,15 @@ static vi_backend *make_backend(void *arg, vi_error *err)
     return cli_backend_make(arg, err);
 }
 
+/* Workers of a CUDA instance share its weights: the verification engine and
+ * the fast-mode (cuBLAS) engine, each on its own stream. */
+static vi_status make_worker(void *arg, vi_backend *main, int fast, vi_backend **out,
+                             vi_error *err)
+{
+    (void)arg;
+    return cli_backend_worker(main, fast, out, err);
+}
+
 static void log_stderr(void *arg, const char *line)
 {
     (void)arg;
@@ -299,6 +312,7 @@ int cmd_serve(int argc, char **argv)
     vi_repo_config rcfg = {
         .dir = o.repo,
         .make_backend = make_backend,
+        .make_worker = make_worker,
         .backend_arg = &o.backend,
         .key = srv.key,
         .batch = o.batch,

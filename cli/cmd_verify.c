@@ -16,8 +16,11 @@ static void verify_usage(FILE *f)
             "Checks a response produced by 'verinfer run' or the server: recomputes the\n"
             "model digest from MODELDIR (weights), the digest of the request's inputs\n"
             "(input), the digest of the response's outputs (output-data), re-executes the\n"
-            "request and compares the result bit for bit (output), and checks the receipt's\n"
-            "digest and Ed25519 signature (signature).\n\n"
+            "request exactly and compares the result bit for bit (output), and checks the\n"
+            "receipt's digest and Ed25519 signature (signature). A receipt with mode \"fast\"\n"
+            "claims outputs within the tolerance it states (tolerance_rtol, tolerance_atol)\n"
+            "of the exact ones: they are compared element by element within it, and the\n"
+            "verdict says so (docs/fast-mode.md).\n\n"
             "options:\n"
             "  --public-key HEX  also require the receipt to be signed by this key\n"
             "  --allow-unsigned  accept a receipt without a signature\n"
@@ -94,7 +97,7 @@ int cmd_verify(int argc, char **argv)
         fprintf(stderr, "verinfer verify: %s: %s\n", pos[2], err.msg);
         goto done;
     }
-    if (cli_load("verify", pos[0], &bo, &l) != 0)
+    if (cli_load("verify", pos[0], &bo, VI_MODE_EXACT, &l) != 0)
         goto done;
     loaded = 1;
     if (vi_infer_verify(&l.im, &req, &resp, pubhex ? trusted : NULL, allow_unsigned, &rep, &err) !=
@@ -107,7 +110,11 @@ int cmd_verify(int argc, char **argv)
     for (size_t i = 0; !quiet && i < sizeof ORDER / sizeof ORDER[0]; i++)
         printf("%-12s %s  %s\n", vi_check_name(ORDER[i]), rep.ok[ORDER[i]] ? "ok      " : "MISMATCH",
                rep.detail[ORDER[i]]);
-    printf("%s\n", rep.verified ? "verified" : "NOT VERIFIED");
+    /* a fast-mode receipt was checked within a tolerance, and the verdict says so */
+    if (rep.verified && rep.mode == VI_MODE_FAST)
+        printf("verified (%s)\n", rep.detail[VI_CHECK_OUTPUT]);
+    else
+        printf("%s\n", rep.verified ? "verified" : "NOT VERIFIED");
     rc = rep.verified ? CLI_OK : CLI_FAIL;
 done:
     if (loaded)

@@ -10,6 +10,7 @@
 #include "cpu/cpu_backend.h"
 #ifdef VERINFER_HAVE_CUDA
 #include "cuda/cuda_backend.h"
+#include "cuda/fast_cublas.h"
 #endif
 
 int cli_is_help(const char *arg)
@@ -100,6 +101,23 @@ vi_backend *cli_backend_make(cli_backend_opts *o, vi_error *err)
         threads = n > 0 ? (int)(n < 64 ? n : 64) : 1;
     }
     return vi_cpu_backend_create(threads, o->isa, err);
+}
+
+vi_status cli_backend_worker(vi_backend *main, int fast, vi_backend **out, vi_error *err)
+{
+    *out = NULL;
+#ifdef VERINFER_HAVE_CUDA
+    if (main && strcmp(main->name, "cuda") == 0) {
+        *out = fast ? vi_cuda_backend_create_fast_worker(main, err)
+                    : vi_cuda_backend_create_worker(main, err);
+        return *out ? VI_OK : VI_ERR_UNSUPPORTED;
+    }
+#else
+    (void)main;
+    (void)fast;
+    (void)err;
+#endif
+    return VI_OK;
 }
 
 vi_backend *cli_backend_create(cli_backend_opts *o)

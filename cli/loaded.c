@@ -1,10 +1,11 @@
-/* cli/loaded.c — loading a model directory onto a backend for run/verify. */
+/* cli/loaded.c — loading a model directory onto a backend for run/verify,
+ * with a fast-mode worker (cuBLAS, sharing the weights) on a CUDA backend. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
-int cli_load(const char *cmd, const char *dir, cli_backend_opts *o, cli_loaded *l)
+int cli_load(const char *cmd, const char *dir, cli_backend_opts *o, vi_mode mode, cli_loaded *l)
 {
     memset(l, 0, sizeof *l);
     vi_error err = {{0}};
@@ -16,10 +17,16 @@ int cli_load(const char *cmd, const char *dir, cli_backend_opts *o, cli_loaded *
     if (!l->backend)
         goto fail;
     if (vi_engine_init(&l->engine, &l->model, l->backend, &err) != VI_OK ||
-        vi_infer_model_init(&l->im, &l->model, &l->engine, &err) != VI_OK) {
+        vi_infer_model_init(&l->im, &l->model, &l->engine, &err) != VI_OK ||
+        (vi_mode_resolve(&l->model.graph, mode) == VI_MODE_FAST &&
+         cli_backend_worker(l->backend, 1, &l->fast_backend, &err) != VI_OK) ||
+        (l->fast_backend &&
+         vi_engine_init_view(&l->fast_engine, &l->engine, l->fast_backend, &err) != VI_OK)) {
         fprintf(stderr, "verinfer %s: %s\n", cmd, err.msg);
         goto fail;
     }
+    if (l->fast_backend)
+        vi_infer_model_set_fast(&l->im, &l->fast_engine);
     return 0;
 fail:
     cli_unload(l);
@@ -28,6 +35,9 @@ fail:
 
 void cli_unload(cli_loaded *l)
 {
+    vi_engine_free(&l->fast_engine);
+    if (l->fast_backend)
+        l->fast_backend->destroy(l->fast_backend);
     vi_engine_free(&l->engine);
     if (l->backend)
         l->backend->destroy(l->backend);

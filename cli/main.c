@@ -19,6 +19,7 @@ static const struct {
     {"run", cmd_run, "run a KServe v2 request; print the response with a signed receipt"},
     {"verify", cmd_verify, "re-execute a request and check a response's receipt"},
     {"serve", cmd_serve, "serve a model repository over HTTP (KServe v2), with receipts"},
+    {"generate", cmd_generate, "generate text with a llama GGUF model (bit-reproducible)"},
 };
 
 static void usage(FILE *f)

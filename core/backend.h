@@ -22,6 +22,10 @@ struct vi_backend {
     const char *name; /* "cpu", "cuda" */
     char detail[128]; /* for the engine id: the ISA or device, e.g. "avx512" (never affects bits) */
     void *ctx;
+    /* Backends with the same non-NULL value accept each other's prepared
+     * weights (const_prepare, linear_prepare): a CUDA backend and its
+     * workers. NULL: only the backend's own (vi_engine_init_view). */
+    const void *weights_domain;
 
     /* ---- memory ---- */
     void *(*alloc)(vi_backend *b, size_t bytes); /* NULL on failure */

@@ -28,6 +28,10 @@ void vi_engine_free(vi_engine *e)
 {
     if (!e || !e->model)
         return;
+    if (e->view_of) { /* the tables are the source engine's */
+        memset(e, 0, sizeof *e);
+        return;
+    }
     const vi_graph *g = &e->model->graph;
     vi_backend *b = e->backend;
     if (e->linear) {
@@ -95,6 +99,23 @@ vi_status vi_engine_init(vi_engine *e, const vi_model *m, vi_backend *b, vi_erro
 fail:
     vi_engine_free(e);
     return st;
+}
+
+vi_status vi_engine_init_view(vi_engine *e, const vi_engine *src, vi_backend *b, vi_error *err)
+{
+    memset(e, 0, sizeof *e);
+    if (!src || !src->model || !b)
+        return vi_fail(err, VI_ERR_INVALID, "engine view: no source engine or no backend");
+    const vi_backend *sb = src->backend;
+    if (b != sb && (!b->weights_domain || b->weights_domain != sb->weights_domain))
+        return vi_fail(err, VI_ERR_INVALID,
+                       "engine view: backend '%s' cannot use weights prepared by backend '%s' "
+                       "(they share no weights domain)",
+                       b->name, sb->name);
+    *e = *src;
+    e->backend = b;
+    e->view_of = src->view_of ? src->view_of : src;
+    return VI_OK;
 }
 
 void vi_engine_describe(const vi_engine *e, char *buf, size_t bufsize)

@@ -22,12 +22,22 @@ typedef struct vi_engine {
     const float **consts; /* [n_values]: backend view of each float weight, else NULL */
     void **linear;        /* [n_nodes]: prepared weight of linear / matmul-with-weight nodes */
     int64_t *embed_rows;  /* [n_values]: for id inputs, the smallest table size V they index */
+    const struct vi_engine *view_of; /* a view: the engine whose prepared weights it uses */
 } vi_engine;
 
 /* Prepares every weight of the model for the backend. */
 vi_status vi_engine_init(vi_engine *e, const vi_model *m, vi_backend *b, vi_error *err);
 
-/* Releases prepared weights; accepts a zeroed engine. */
+/* Makes e a view of src: it runs src's model on backend b with src's
+ * prepared weights, preparing nothing, so several workers (each with its own
+ * backend, e.g. its own CUDA stream) share one upload of the weights. b and
+ * src's backend must share a non-NULL weights_domain (core/backend.h), else
+ * VI_ERR_INVALID naming both backends. src must stay initialised until e is
+ * freed. */
+vi_status vi_engine_init_view(vi_engine *e, const vi_engine *src, vi_backend *b, vi_error *err);
+
+/* Releases prepared weights (a view releases only its own tables); accepts
+ * a zeroed engine. */
 void vi_engine_free(vi_engine *e);
 
 /* Runs the graph on `rows` batch rows. inputs[i] is the tensor for graph input

@@ -88,6 +88,15 @@ typedef struct vi_dynamic_batching {
     int max_queue_size;         /* requests waiting; 0 = unbounded */
 } vi_dynamic_batching;
 
+/* Optional "mode" and "fast_tolerance" of model.json (docs/fast-mode.md):
+ * how requests that name no mode run, and the tolerance a fast-mode answer
+ * claims instead of the depth rule. Zeroed: exact, the depth rule. */
+typedef struct vi_mode_config {
+    int fast;          /* 1: "mode": "fast" */
+    int has_tolerance; /* 1: "fast_tolerance" is given */
+    double rtol, atol; /* its values (finite, >= 0) */
+} vi_mode_config;
+
 typedef struct vi_graph {
     char name[VI_NAME_MAX];
     char version[VI_NAME_MAX];
@@ -101,6 +110,7 @@ typedef struct vi_graph {
     int *outputs;   /* value indices of the model outputs, in model.json order */
     int n_outputs;
     vi_dynamic_batching dynamic_batching; /* zeroed when model.json has none */
+    vi_mode_config mode;                  /* zeroed when model.json has none */
 } vi_graph;
 
 /* Index of the value with this name, or -1. */

@@ -736,16 +736,54 @@ static vi_status parse_dynamic_batching(vi_dynamic_batching *d, json_t *db, vi_e
     return VI_OK;
 }
 
+/* A member of "fast_tolerance": a finite JSON number >= 0. */
+static vi_status get_tolerance(json_t *obj, const char *key, double *out, vi_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    double d = json_number_value(v);
+    if (!json_is_number(v) || !(d >= 0.0) || d - d != 0.0)
+        return vi_fail(err, VI_ERR_INVALID,
+                       "\"fast_tolerance\".\"%s\" must be a finite number >= 0", key);
+    *out = d;
+    return VI_OK;
+}
+
+/* "mode": "exact" | "fast" and "fast_tolerance": {"rtol", "atol"} (docs/fast-mode.md). */
+static vi_status parse_mode(vi_mode_config *mc, json_t *root, vi_error *err)
+{
+    static const char *const KEYS[] = {"rtol", "atol", NULL};
+    json_t *mode = json_object_get(root, "mode"), *tol = json_object_get(root, "fast_tolerance");
+    if (mode) {
+        const char *s = json_string_value(mode);
+        if (!s || (strcmp(s, "exact") != 0 && strcmp(s, "fast") != 0))
+            return vi_fail(err, VI_ERR_INVALID, "\"mode\" must be \"exact\" or \"fast\"");
+        mc->fast = strcmp(s, "fast") == 0;
+    }
+    if (!tol)
+        return VI_OK;
+    if (!json_is_object(tol))
+        return vi_fail(err, VI_ERR_INVALID,
+                       "\"fast_tolerance\" must be an object {\"rtol\": ..., \"atol\": ...}");
+    vi_status rc = check_keys(tol, KEYS, "\"fast_tolerance\"", "rtol, atol", err);
+    if (rc == VI_OK)
+        rc = get_tolerance(tol, "rtol", &mc->rtol, err);
+    if (rc == VI_OK)
+        rc = get_tolerance(tol, "atol", &mc->atol, err);
+    if (rc == VI_OK)
+        mc->has_tolerance = 1;
+    return rc;
+}
+
 static vi_status parse_header_fields(vi_graph *g, json_t *root, vi_error *err)
 {
     static const char *const KEYS[] = {"format",         "format_version",   "name",
                                        "version",        "max_batch_size",   "dynamic_batching",
-                                       "inputs",         "outputs",          "graph",
-                                       NULL};
+                                       "mode",           "fast_tolerance",   "inputs",
+                                       "outputs",        "graph",            NULL};
     vi_status rc;
     if ((rc = check_keys(root, KEYS, "top level",
                          "format, format_version, name, version, max_batch_size, "
-                         "dynamic_batching, inputs, outputs, graph",
+                         "dynamic_batching, mode, fast_tolerance, inputs, outputs, graph",
                          err)))
         return rc;
     json_t *f = json_object_get(root, "format");
@@ -781,7 +819,9 @@ static vi_status parse_header_fields(vi_graph *g, json_t *root, vi_error *err)
         g->max_batch_size = (int)json_integer_value(mb);
     }
     json_t *db = json_object_get(root, "dynamic_batching");
-    return db ? parse_dynamic_batching(&g->dynamic_batching, db, err) : VI_OK;
+    if (db && (rc = parse_dynamic_batching(&g->dynamic_batching, db, err)))
+        return rc;
+    return parse_mode(&g->mode, root, err);
 }
 
 static vi_status parse_root(parser *p, json_t *root, vi_error *err)

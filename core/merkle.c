@@ -1,7 +1,12 @@
-/* core/merkle.c — RFC 6962-style Merkle roots, audit paths and their check. */
+/* core/merkle.c — RFC 6962-style Merkle roots, audit paths and their check;
+ * whole trees kept level by level for the audit paths of every leaf. */
 #include "merkle.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 vi_status vi_merkle_leaf_begin(vi_sha256 *h, vi_error *err)
 {
@@ -132,4 +137,140 @@ vi_status vi_merkle_verify(const uint8_t leaf_hash[VI_SHA256_LEN], uint64_t inde
                        "inclusion proof of leaf %llu of %llu does not lead to the root",
                        (unsigned long long)index, (unsigned long long)n_leaves);
     return VI_OK;
+}
+
+int vi_merkle_path_len(uint64_t index, uint64_t n)
+{
+    if (n == 0 || index >= n)
+        return -1;
+    int len = 0;
+    for (; n > 1; n = n / 2 + n % 2, index >>= 1)
+        if ((index ^ 1) < n) /* a partner on this level; else the node moves up */
+            len++;
+    return len;
+}
+
+/* ==== Whole trees ==== */
+
+/* SHA-256 fetched once: the implicit fetch of EVP_sha256() costs about as
+ * much as hashing the 65 bytes of a node. NULL if the fetch failed (the
+ * callers then use EVP_sha256()). */
+static EVP_MD *g_sha256;
+static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256_md(void)
+{
+    pthread_once(&g_sha256_once, sha256_fetch);
+    return g_sha256 ? g_sha256 : EVP_sha256();
+}
+
+/* out = SHA256(prefix || a[0..na) || b[0..nb)) on ctx; 1 on success. */
+static int hash_on(EVP_MD_CTX *ctx, uint8_t prefix, const void *a, size_t na, const void *b,
+                   size_t nb, uint8_t out[VI_SHA256_LEN])
+{
+    unsigned int len = 0;
+    return EVP_DigestInit_ex2(ctx, sha256_md(), NULL) == 1 &&
+           EVP_DigestUpdate(ctx, &prefix, 1) == 1 && EVP_DigestUpdate(ctx, a, na) == 1 &&
+           (nb == 0 || EVP_DigestUpdate(ctx, b, nb) == 1) &&
+           EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == VI_SHA256_LEN;
+}
+
+vi_status vi_merkle_leaf_hash(const void *p, size_t n, uint8_t out[VI_SHA256_LEN], vi_error *err)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        return vi_fail(err, VI_ERR_NOMEM, "cannot allocate a SHA-256 context");
+    int ok = hash_on(ctx, 0x00, p, n, NULL, 0, out);
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        memset(out, 0, VI_SHA256_LEN);
+        return vi_fail(err, VI_ERR_INTERNAL, "OpenSSL SHA-256 failed");
+    }
+    return VI_OK;
+}
+
+vi_status vi_merkle_tree_build(vi_merkle_tree *t, const uint8_t (*leaves)[VI_SHA256_LEN],
+                               uint64_t n, vi_error *err)
+{
+    memset(t, 0, sizeof *t);
+    if (n == 0)
+        return vi_fail(err, VI_ERR_INVALID, "a Merkle tree needs at least one leaf");
+    if (n > (UINT64_C(1) << 62) || 2 * n > SIZE_MAX / VI_SHA256_LEN)
+        return vi_fail(err, VI_ERR_INVALID, "a Merkle tree of %llu leaves is too large",
+                       (unsigned long long)n);
+    uint64_t total = 0;
+    for (uint64_t count = n;; count = count / 2 + count % 2) {
+        t->level_start[t->n_levels] = total;
+        t->level_count[t->n_levels] = count;
+        t->n_levels++;
+        total += count;
+        if (count == 1)
+            break;
+    }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    t->nodes = malloc((size_t)total * VI_SHA256_LEN);
+    if (!ctx || !t->nodes) {
+        EVP_MD_CTX_free(ctx);
+        vi_merkle_tree_free(t);
+        return vi_fail(err, VI_ERR_NOMEM, "out of memory for a Merkle tree of %llu leaves",
+                       (unsigned long long)n);
+    }
+    t->n_leaves = n;
+    memcpy(t->nodes, leaves, (size_t)n * VI_SHA256_LEN);
+    int ok = 1;
+    for (int l = 0; ok && l + 1 < t->n_levels; l++) {
+        const uint8_t (*below)[VI_SHA256_LEN] = t->nodes + t->level_start[l];
+        uint8_t (*above)[VI_SHA256_LEN] = t->nodes + t->level_start[l + 1];
+        uint64_t count = t->level_count[l];
+        for (uint64_t i = 0; ok && i + 1 < count; i += 2)
+            ok = hash_on(ctx, 0x01, below[i], VI_SHA256_LEN, below[i + 1], VI_SHA256_LEN,
+                         above[i / 2]);
+        if (count % 2)
+            memcpy(above[count / 2], below[count - 1], VI_SHA256_LEN);
+    }
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        vi_merkle_tree_free(t);
+        return vi_fail(err, VI_ERR_INTERNAL, "OpenSSL SHA-256 failed");
+    }
+    return VI_OK;
+}
+
+const uint8_t *vi_merkle_tree_root(const vi_merkle_tree *t)
+{
+    return t->n_levels > 0 ? t->nodes[t->level_start[t->n_levels - 1]] : NULL;
+}
+
+vi_status vi_merkle_tree_path(const vi_merkle_tree *t, uint64_t index,
+                              uint8_t (*path)[VI_SHA256_LEN], int cap, int *path_len,
+                              vi_error *err)
+{
+    *path_len = 0;
+    if (index >= t->n_leaves)
+        return vi_fail(err, VI_ERR_INVALID, "leaf index %llu is outside a tree of %llu leaves",
+                       (unsigned long long)index, (unsigned long long)t->n_leaves);
+    int want = vi_merkle_path_len(index, t->n_leaves);
+    if (want > cap)
+        return vi_fail(err, VI_ERR_LIMIT,
+                       "the audit path of leaf %llu of %llu has %d hashes; room for %d",
+                       (unsigned long long)index, (unsigned long long)t->n_leaves, want, cap);
+    for (int l = 0; l + 1 < t->n_levels; l++, index >>= 1) {
+        uint64_t partner = index ^ 1;
+        if (partner < t->level_count[l])
+            memcpy(path[(*path_len)++], t->nodes[t->level_start[l] + partner], VI_SHA256_LEN);
+    }
+    return VI_OK;
+}
+
+void vi_merkle_tree_free(vi_merkle_tree *t)
+{
+    if (!t)
+        return;
+    free(t->nodes);
+    memset(t, 0, sizeof *t);
 }

@@ -318,6 +318,7 @@ const char *vi_sig_alg_name(int alg)
     switch (alg) {
     case VI_SIG_NONE: return "none";
     case VI_SIG_ED25519: return "ed25519";
+    case VI_SIG_ED25519_MERKLE: return "ed25519-merkle";
     }
     return NULL;
 }
@@ -328,5 +329,7 @@ int vi_sig_alg_from_name(const char *name)
         return VI_SIG_NONE;
     if (name && strcmp(name, "ed25519") == 0)
         return VI_SIG_ED25519;
+    if (name && strcmp(name, "ed25519-merkle") == 0)
+        return VI_SIG_ED25519_MERKLE;
     return -1;
 }

@@ -1,7 +1,9 @@
 /* core/receipt.h — the receipt that accompanies every answer: what model
  * (by digest), which inputs and outputs (by digest), which engine and order,
  * when; sealed by receipt_digest (SHA-256 of the canonical encoding of those
- * fields) and, when a key is configured, an Ed25519 signature over it.
+ * fields) and, when a key is configured, an Ed25519 signature over it
+ * ("ed25519") or over the Merkle root of the receipt_digests of the batch it
+ * was executed in, with this receipt's inclusion proof ("ed25519-merkle").
  * The CLI and the server produce and check receipts only through this module;
  * docs/receipts.md specifies every byte. */
 #ifndef VI_RECEIPT_H
@@ -18,6 +20,7 @@
 #define VI_RECEIPT_FORMAT_VERSION 1
 #define VI_TAG_RECEIPT "verinfer.receipt.v1"
 #define VI_TAG_RECEIPT_SIG "verinfer.receipt.sig.v1"
+#define VI_TAG_RECEIPT_BATCH_SIG "verinfer.receipt.batch.sig.v1"
 
 #define VI_RECEIPT_MAX_PARAMS 16
 #define VI_ED25519_SIG_LEN 64
@@ -33,9 +36,14 @@
 #define VI_RECEIPT_VALUE_MAX 256
 #define VI_RECEIPT_CREATED_MAX 32
 
+/* A batch holds at most 2^32 - 1 receipts, so an audit path has at most 32
+ * hashes. */
+#define VI_RECEIPT_BATCH_MAX_PROOF 32
+
 typedef enum {
-    VI_SIG_NONE = 0,   /* unsigned: signature and public_key are all zero */
-    VI_SIG_ED25519 = 1 /* "ed25519" */
+    VI_SIG_NONE = 0,         /* unsigned: signature, public_key and batch fields all zero */
+    VI_SIG_ED25519 = 1,      /* "ed25519": signature over receipt_digest; batch fields zero */
+    VI_SIG_ED25519_MERKLE = 2 /* "ed25519-merkle": signature over the batch root */
 } vi_sig_alg;
 
 typedef struct vi_receipt_param {
@@ -63,11 +71,22 @@ typedef struct vi_receipt {
     int32_t signature_algorithm; /* a vi_sig_alg */
     uint8_t signature[VI_ED25519_SIG_LEN];
     uint8_t public_key[VI_ED25519_KEY_LEN];
+    /* "ed25519-merkle" only, all zero otherwise; not part of receipt_digest
+     * (the signature over batch_size and batch_root binds them): this receipt
+     * is leaf batch_index of the RFC 6962 tree whose leaves are
+     * SHA256(0x00 || receipt_digest) of the batch_size receipts of one
+     * execution, and batch_proof[0..batch_proof_len) is its audit path,
+     * bottom first (the slots after it are zero). */
+    uint32_t batch_index;
+    uint32_t batch_size;
+    int32_t batch_proof_len;
+    uint8_t batch_root[VI_SHA256_LEN];
+    uint8_t batch_proof[VI_RECEIPT_BATCH_MAX_PROOF][VI_SHA256_LEN];
 } vi_receipt;
 
 /* What a successful vi_receipt_check found. */
 typedef enum {
-    VI_RECEIPT_SIGNED = 0,  /* digest matches and the signature verifies */
+    VI_RECEIPT_SIGNED = 0,  /* digest matches and the signature verifies (either form) */
     VI_RECEIPT_UNSIGNED = 1 /* digest matches; there is no signature */
 } vi_receipt_verdict;
 
@@ -112,19 +131,33 @@ vi_status vi_receipt_compute_digest(const vi_receipt *r, uint8_t out[VI_SHA256_L
  * that is not Ed25519, VI_ERR_INTERNAL if OpenSSL fails. */
 vi_status vi_receipt_seal(vi_receipt *r, EVP_PKEY *key, vi_error *err);
 
+/* Signs n receipts executed together with ONE Ed25519 signature. Each must
+ * have been sealed unsigned (vi_receipt_seal with a NULL key): its
+ * receipt_digest is used as it is. n == 1 gives the plain "ed25519" form;
+ * n > 1 the "ed25519-merkle" form: the Merkle root over the receipts in the
+ * given order is signed and every receipt gets the root, its index, n and its
+ * audit path. VI_ERR_INVALID for n < 1, a receipt that is not sealed unsigned
+ * or a key that is not Ed25519, VI_ERR_NOMEM, VI_ERR_INTERNAL if OpenSSL
+ * fails; on failure every receipt is left as it was. */
+vi_status vi_receipt_seal_batch(vi_receipt *const *receipts, int n, EVP_PKEY *key, vi_error *err);
+
 /* Checks a receipt: recomputes receipt_digest and compares ("receipt_digest
- * does not match its fields"), then verifies the signature against the
- * embedded public key ("signature does not verify") and, when
- * trusted_public_key is not NULL, that the embedded key is that key. Returns
- * VI_OK with *verdict SIGNED or UNSIGNED (err then says "signed" or
+ * does not match its fields"); for "ed25519" verifies the signature against
+ * the embedded public key ("signature does not verify"); for
+ * "ed25519-merkle" checks the inclusion proof of the receipt in the batch
+ * root (core/merkle.h's messages, e.g. "inclusion proof of leaf 4 of 13 does
+ * not lead to the root") and then the signature over the root ("batch
+ * signature does not verify"); and, when trusted_public_key is not NULL, that
+ * the embedded key is that key. Returns VI_OK with *verdict SIGNED or
+ * UNSIGNED (err then says "signed", "signed (batch of 13, leaf 4)" or
  * "unsigned"); VI_ERR_VERIFY on a mismatch, VI_ERR_UNSUPPORTED for another
  * format_version, VI_ERR_INVALID for a malformed receipt. */
 vi_status vi_receipt_check(const vi_receipt *r, const uint8_t *trusted_public_key,
                            vi_receipt_verdict *verdict, vi_error *err);
 
-/* "ed25519" / "none", or NULL for an unknown value. */
+/* "ed25519" / "ed25519-merkle" / "none", or NULL for an unknown value. */
 const char *vi_sig_alg_name(int alg);
-/* Parses "ed25519" / "none"; returns -1 for anything else. */
+/* Parses "ed25519" / "ed25519-merkle" / "none"; returns -1 for anything else. */
 int vi_sig_alg_from_name(const char *name);
 
 #endif

@@ -5,9 +5,9 @@
  * (+ - * / sqrt fma, comparisons, integer bit manipulation), all in float:
  * no libm, no rint/floor, no CUDA approximate intrinsics, no double. The same
  * source therefore gives the same bits on every machine and in every lane.
- * exp, expm1, tanh, erf and sigmoid are faithfully rounded (error < 1 ulp,
- * at most 0.77 ulp) for every float input; sqrt is IEEE sqrt; rsqrt is by
- * definition two roundings (1 / sqrt, at most 1.49 ulp). The algorithms,
+ * exp, expm1, tanh, erf, sigmoid, log, sin and cos are faithfully rounded
+ * (error < 1 ulp, at most 0.77 ulp) for every float input; sqrt is IEEE sqrt;
+ * rsqrt is by definition two roundings (1 / sqrt, at most 1.49 ulp). The algorithms,
  * constants and the measured errors are in docs/math.md; bench/ulp_sweep.c
  * measures all 2^32 inputs; scripts/vmath_coeffs.py derives the polynomial
  * coefficients. Changing any constant or operation here changes model
@@ -268,6 +268,213 @@ VI_HD float vi_sigmoidf(float x)
     int32_t n1 = n / 2;
     float yn = (m * vi_pow2i_(n1)) * vi_pow2i_(n - n1);
     return vi_select_(neg, yn, m);
+}
+
+/* ==== log ==== */
+
+/* log x for x > 0: x = 2^k m with m in [sqrt(1/2), sqrt(2)), f = m - 1 (exact), and
+ *     log x = k ln2 + f - f^2/2 + f^3 P(f)
+ * with k ln2 and f - f^2/2 carried as float pairs; one final rounding. */
+VI_HD float vi_logf(float x)
+{
+    /* subnormals: scale by 2^23 (exact) first */
+    int sub = x < 0x1p-126f;
+    uint32_t ix = vi_f32_bits(vi_select_(sub, x * 0x1p23f, x));
+    /* k from the exponent of x / sqrt(1/2); m = x / 2^k by exponent arithmetic */
+    uint32_t u = ix + (0x3f800000u - 0x3f3504f3u);
+    int32_t k = (int32_t)(u >> 23) - 127 - (sub ? 23 : 0);
+    float m = vi_bits_f32(ix - ((u & 0xff800000u) - 0x3f800000u));
+    float f = m - 1.0f; /* exact (Sterbenz) */
+    float z = f * f;
+    float zl = VI_FMAF(f, f, -z);
+    float p = VI_FMAF(-0x1.c0028p-5f, f, 0x1.a81a7p-4f);
+    p = VI_FMAF(p, f, -0x1.bee7aap-4f);
+    p = VI_FMAF(p, f, 0x1.c66da4p-4f);
+    p = VI_FMAF(p, f, -0x1.fca9cep-4f);
+    p = VI_FMAF(p, f, 0x1.24793p-3f);
+    p = VI_FMAF(p, f, -0x1.5564bp-3f);
+    p = VI_FMAF(p, f, 0x1.999ab4p-3f);
+    p = VI_FMAF(p, f, -0x1.ffffdp-3f);
+    p = VI_FMAF(p, f, 0x1.555554p-2f);
+    /* f - z/2 = sh + se exactly (Fast2Sum: |z/2| < |f|) */
+    float hz = 0.5f * z;
+    float sh = f - hz;
+    float se = (f - sh) - hz;
+    float tail = VI_FMAF(f * z, p, VI_FMAF(-0.5f, zl, se));
+    /* k ln2 = kh + kl: kh = RN(k ln2_hi), its error exact by fma */
+    float kf = (float)k;
+    float kh = kf * 0x1.62e43p-1f;
+    float kl = VI_FMAF(kf, 0x1.62e43p-1f, -kh) + kf * -0x1.05c61p-29f;
+    /* kh + sh exactly (Fast2Sum: |kh| >= 0.69 > |sh| unless kh = 0) */
+    float y1 = kh + sh;
+    float y2 = sh - (y1 - kh);
+    float y = y1 + (y2 + (tail + kl));
+    /* +inf -> +inf; +-0 -> -inf; x < 0 -> NaN; NaN -> NaN */
+    y = vi_select_(x == vi_bits_f32(0x7f800000u), x, y);
+    y = vi_select_(x == 0.0f, vi_bits_f32(0xff800000u), y);
+    y = vi_select_(x < 0.0f, vi_bits_f32(0x7fc00000u), y);
+    return vi_select_(x != x, x + x, y);
+}
+
+/* ==== sin, cos ==== */
+
+/* The pieces of sin and cos are large: force them inline on the host so that
+ * loops over vi_sinf / vi_cosf still vectorise (CUDA's VI_HD already does). */
+#if defined(__CUDACC__)
+#define VI_HD_BIG_ VI_HD
+#else
+#define VI_HD_BIG_ VI_HD __attribute__((always_inline))
+#endif
+
+/* s + e = a + b exactly (2Sum, any order of magnitudes). */
+VI_HD_BIG_ float vi_two_sum_(float a, float b, float *e)
+{
+    float s = a + b;
+    float bb = s - a;
+    *e = (a - (s - bb)) + (b - bb);
+    return s;
+}
+
+/* Cody-Waite reduction of a = |x| < 2^17 (other a: garbage, never UB):
+ * a = n pi/2 + rh + rl, n = round(a * 2/pi), |rh + rl| <= pi/4 + 0.0053,
+ * pi/2 = C1 + C2 + C3 + C4 (24 + 24 + 24 + 20 bits). Returns n mod 4. */
+VI_HD_BIG_ int32_t vi_trig_reduce_cw_(float a, float *rh, float *rl)
+{
+    float t = VI_FMAF(a, 0x1.45f306p-1f, 0x1.8p+23f);
+    float nf = t - 0x1.8p+23f;
+    float r1 = VI_FMAF(-nf, 0x1.921fb6p+0f, a); /* exact */
+    float p2 = nf * -0x1.777a5cp-25f;
+    float q2 = VI_FMAF(nf, -0x1.777a5cp-25f, -p2); /* n C2 = p2 + q2 exactly */
+    float p3 = nf * -0x1.ee59dap-50f;
+    float q3 = VI_FMAF(nf, -0x1.ee59dap-50f, -p3); /* n C3 = p3 + q3 exactly */
+    float e1, e2, e3;
+    float s1 = vi_two_sum_(r1, -p2, &e1);
+    float s2 = vi_two_sum_(s1, -q2, &e2);
+    float s3 = vi_two_sum_(s2, -p3, &e3);
+    float lo = ((e1 + e2) + e3) - VI_FMAF(nf, 0x1.98a2ep-77f, q3);
+    float h = s3 + lo;
+    *rh = h;
+    *rl = lo - (h - s3);
+    return (int32_t)((vi_f32_bits(t) - 0x4b400000u) & 3u);
+}
+
+/* Word i (0..7) of 2/pi in binary: word 0 is zero (the bits of weight 2^0 and
+ * above), word i >= 1 holds the fraction bits of weight 2^(1-32i) .. 2^(-32i). */
+VI_HD_BIG_ uint32_t vi_two_over_pi_word_(int32_t i)
+{
+    return ((0u - (uint32_t)(i == 1)) & 0xa2f9836eu) | ((0u - (uint32_t)(i == 2)) & 0x4e441529u) |
+           ((0u - (uint32_t)(i == 3)) & 0xfc2757d1u) | ((0u - (uint32_t)(i == 4)) & 0xf534ddc0u) |
+           ((0u - (uint32_t)(i == 5)) & 0xdb629599u) | ((0u - (uint32_t)(i == 6)) & 0x3c439041u) |
+           ((0u - (uint32_t)(i == 7)) & 0xfe5163abu);
+}
+
+/* Payne-Hanek reduction of a = |x| >= 2^-6 (finite; other a: garbage, never UB;
+ * used from 2^17 on):
+ * a = M 2^s (M the 24-bit significand), y = M 2^s 2/pi mod 4 from a 96-bit
+ * window of the bits of 2/pi in integer arithmetic, then rh + rl = (y - n) pi/2
+ * with n = round(y). Returns n mod 4. */
+VI_HD_BIG_ int32_t vi_trig_reduce_ph_(float a, float *rh, float *rl)
+{
+    uint32_t ab = vi_f32_bits(a);
+    uint32_t mant = (ab & 0x007fffffu) | 0x00800000u;
+    int32_t s = (int32_t)((ab >> 23) & 0xffu) - 150;
+    s = s < -30 ? -30 : s;
+    s = s > 104 ? 104 : s;
+    /* window: fraction bits of weight 2^-(s-1) .. 2^-(s+94), from bit g0 = s + 30 on */
+    int32_t g0 = s + 30, idx = g0 >> 5;
+    uint32_t sh = 32u - (uint32_t)(g0 & 31);
+    uint32_t wa = vi_two_over_pi_word_(idx), wb = vi_two_over_pi_word_(idx + 1);
+    uint32_t wc = vi_two_over_pi_word_(idx + 2), wd = vi_two_over_pi_word_(idx + 3);
+    uint32_t w2 = (uint32_t)((((uint64_t)wa << 32) | wb) >> sh);
+    uint32_t w1 = (uint32_t)((((uint64_t)wb << 32) | wc) >> sh);
+    uint32_t w0 = (uint32_t)((((uint64_t)wc << 32) | wd) >> sh);
+    /* P = M W mod 2^96 = y 2^94 */
+    uint64_t a0 = (uint64_t)mant * w0;
+    uint64_t a1 = (uint64_t)mant * w1 + (a0 >> 32);
+    uint64_t a2 = (uint64_t)mant * w2 + (a1 >> 32);
+    uint32_t p2 = (uint32_t)a2, p1 = (uint32_t)a1, p0 = (uint32_t)a0;
+    int32_t n = (int32_t)(((p2 >> 30) + ((p2 >> 29) & 1u)) & 3u);
+    /* F = (y - n) 2^96 as a signed 96-bit number, |y - n| <= 1/2; its magnitude
+     * (one's complement: 2^-96 short for negative values) in 24-bit pieces */
+    uint32_t f2 = (p2 << 2) | (p1 >> 30), f1 = (p1 << 2) | (p0 >> 30), f0 = p0 << 2;
+    uint32_t neg = 0u - (f2 >> 31);
+    f2 ^= neg;
+    f1 ^= neg;
+    f0 ^= neg;
+    float u0 = (float)(int32_t)(f2 >> 8) * 0x1p-24f;
+    float u1 = (float)(int32_t)(((f2 & 0xffu) << 16) | (f1 >> 16)) * 0x1p-48f;
+    float u2 = (float)(int32_t)(((f1 & 0xffffu) << 8) | (f0 >> 24)) * 0x1p-72f;
+    float u3 = (float)(int32_t)(f0 & 0xffffffu) * 0x1p-96f;
+    float fh = u0 + u1;
+    float fl = (u1 - (fh - u0)) + (u2 + u3); /* Fast2Sum error: u0 >= u1 or u0 = 0 */
+    /* (fh + fl) (C1 + C2) */
+    float h = fh * 0x1.921fb6p+0f;
+    float l = VI_FMAF(fh, 0x1.921fb6p+0f, -h) + VI_FMAF(fh, -0x1.777a5cp-25f, fl * 0x1.921fb6p+0f);
+    float hh = h + l;
+    float ll = l - (hh - h);
+    *rh = vi_bits_f32(vi_f32_bits(hh) ^ (neg & 0x80000000u));
+    *rl = vi_bits_f32(vi_f32_bits(ll) ^ (neg & 0x80000000u));
+    return n;
+}
+
+/* a = |x| = n pi/2 + rh + rl; returns n mod 4 (NaN, inf: NaN in rh). */
+VI_HD_BIG_ int32_t vi_trig_reduce_(float a, float *rh, float *rl)
+{
+    float ch, cl, ph, pl;
+    int32_t nc = vi_trig_reduce_cw_(a, &ch, &cl);
+    int32_t np = vi_trig_reduce_ph_(a, &ph, &pl);
+    int big = a >= 0x1p17f;
+    *rh = vi_select_(big, ph, ch);
+    *rl = vi_select_(big, pl, cl);
+    return big ? np : nc;
+}
+
+/* sin(rh + rl) and cos(rh + rl) for |rh + rl| <= 0.791:
+ * sin = r + r^3 S(r^2), cos = 1 - r^2/2 + r^4 C(r^2). */
+VI_HD_BIG_ void vi_sincos_kernel_(float rh, float rl, float *sn, float *cs)
+{
+    float z = rh * rh;
+    float sp = VI_FMAF(0x1.7b587ap-19f, z, -0x1.a056a2p-13f);
+    sp = VI_FMAF(sp, z, 0x1.111172p-7f);
+    sp = VI_FMAF(sp, z, -0x1.555556p-3f);
+    /* sin: rh + rl (1 - z/2) + rh^3 S */
+    *sn = rh + VI_FMAF(rh * z, sp, VI_FMAF(-0.5f * z, rl, rl));
+    /* cos: r^2 = z + zl exactly (to the rl^2 term), 1 - z/2 = ch + ce exactly */
+    float zl = VI_FMAF(rh, rh, -z) + (2.0f * rh) * rl;
+    float cp = VI_FMAF(0x1.99e14ap-16f, z, -0x1.6c0c1ap-10f);
+    cp = VI_FMAF(cp, z, 0x1.55554ap-5f);
+    float hz = 0.5f * z;
+    float ch = 1.0f - hz;
+    float ce = (1.0f - ch) - hz;
+    *cs = ch + (ce + VI_FMAF(z * z, cp, -0.5f * zl));
+}
+
+/* sin(x). */
+VI_HD float vi_sinf(float x)
+{
+    uint32_t sign = vi_f32_bits(x) & 0x80000000u;
+    float a = vi_bits_f32(vi_f32_bits(x) ^ sign);
+    float rh, rl, sn, cs;
+    int32_t n = vi_trig_reduce_(a, &rh, &rl);
+    vi_sincos_kernel_(rh, rl, &sn, &cs);
+    /* quadrant n: sin, cos, -sin, -cos; then the sign of x */
+    float y = vi_select_(n & 1, cs, sn);
+    y = vi_bits_f32(vi_f32_bits(y) ^ ((uint32_t)(n & 2) << 30) ^ sign);
+    /* inf, NaN -> NaN */
+    return vi_select_(a <= 0x1.fffffep+127f, y, x - x);
+}
+
+/* cos(x). */
+VI_HD float vi_cosf(float x)
+{
+    float a = vi_bits_f32(vi_f32_bits(x) & 0x7fffffffu);
+    float rh, rl, sn, cs;
+    int32_t n = vi_trig_reduce_(a, &rh, &rl);
+    vi_sincos_kernel_(rh, rl, &sn, &cs);
+    /* quadrant n: cos, -sin, -cos, sin */
+    float y = vi_select_(n & 1, sn, cs);
+    y = vi_bits_f32(vi_f32_bits(y) ^ ((uint32_t)((n + 1) & 2) << 30));
+    return vi_select_(a <= 0x1.fffffep+127f, y, x - x);
 }
 
 /* Correctly rounded square root (IEEE sqrt). */

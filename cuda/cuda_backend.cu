@@ -3,7 +3,9 @@
  * cudaMalloc, never managed memory), copies through pinned staging, weight
  * preparation (a linear weight is uploaded once, transposed to [K, ldw]),
  * argument checks mirroring cpu/cpu_backend.c, and each op's launch on the
- * backend's stream. Kernel choice depends on shapes only and never changes
+ * backend's stream. Workers (one per server worker: batcher, verifier, fast
+ * mode) share a primary backend's prepared weights and own their stream,
+ * staging and pool. Kernel choice depends on shapes only and never changes
  * a bit. */
 #include "cuda/compat.h"
 
@@ -71,6 +73,37 @@ static int mul_ok(int64_t a, int64_t b, int64_t *out)
 
 /* ==== memory ==== */
 
+/* Prepared weights live in the primary's pool, so every worker sharing it
+ * can read them. A worker gives one back only once its own stream, whose
+ * kernels may still read it, is idle. */
+static void weights_free(vi_backend *b, void *p)
+{
+    if (!p)
+        return;
+    vi_cuda_ctx *c = enter(b), *w = c->weights;
+    if (w != c)
+        cudaStreamSynchronize(c->stream);
+    pthread_mutex_lock(&w->lock);
+    vi_cuda_pool_free(&w->pool, p);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* A block for a weight from the primary's pool. When a worker prepares it,
+ * the (cached) block may still be in use by the primary's queued kernels:
+ * the worker waits for the primary's stream before uploading into it. */
+static void *weights_alloc(vi_backend *b, size_t bytes)
+{
+    vi_cuda_ctx *c = enter(b), *w = c->weights;
+    pthread_mutex_lock(&w->lock);
+    void *p = vi_cuda_pool_alloc(&w->pool, bytes);
+    pthread_mutex_unlock(&w->lock);
+    if (p && w != c && cudaStreamSynchronize(w->stream) != cudaSuccess) {
+        weights_free(b, p);
+        return NULL;
+    }
+    return p;
+}
+
 /* Blocks come from the backend's pool: a block freed by one run is handed
  * to the next run asking for the same size class. */
 static void *cuda_alloc(vi_backend *b, size_t bytes)
@@ -126,13 +159,13 @@ static vi_status cuda_const_prepare(vi_backend *b, const float *host, int64_t n,
     if ((uint64_t)n > SIZE_MAX / sizeof(float))
         return vi_fail(err, VI_ERR_LIMIT, "constant of %lld elements is too large", (long long)n);
     size_t bytes = (size_t)n * sizeof(float);
-    float *d = (float *)cuda_alloc(b, bytes);
+    float *d = (float *)weights_alloc(b, bytes);
     if (!d)
         return vi_fail(err, VI_ERR_NOMEM, "out of device memory for a constant of %lld elements",
                        (long long)n);
     vi_status st = cuda_upload(b, d, host, bytes);
     if (st != VI_OK) {
-        cuda_free(b, d);
+        weights_free(b, d);
         return vi_fail(err, st, "uploading a constant of %lld elements failed: %s", (long long)n,
                        cudaGetErrorString(cudaGetLastError()));
     }
@@ -142,7 +175,7 @@ static vi_status cuda_const_prepare(vi_backend *b, const float *host, int64_t n,
 
 static void cuda_const_release(vi_backend *b, const float *prepared)
 {
-    cuda_free(b, (void *)prepared);
+    weights_free(b, (void *)prepared);
 }
 
 /* ==== linear / matmul ==== */
@@ -152,8 +185,8 @@ static void cuda_linear_release(vi_backend *b, void *prepared)
     vi_cuda_linear *lw = (vi_cuda_linear *)prepared;
     if (!lw)
         return;
-    cuda_free(b, lw->w);
-    cuda_free(b, lw->bias);
+    weights_free(b, lw->w);
+    weights_free(b, lw->bias);
     free(lw);
 }
 
@@ -212,7 +245,7 @@ static vi_status cuda_linear_prepare(vi_backend *b, const float *w, int64_t N, i
     lw->K = K;
     lw->ldw = ldw;
     vi_status st = VI_OK;
-    lw->w = (float *)cuda_alloc(b, (size_t)total * sizeof(float));
+    lw->w = (float *)weights_alloc(b, (size_t)total * sizeof(float));
     if (!lw->w) {
         st = vi_fail(err, VI_ERR_NOMEM, "linear prepare: out of device memory for the weight "
                      "[%lld, %lld] (%lld bytes)", (long long)N, (long long)K,
@@ -223,7 +256,7 @@ static vi_status cuda_linear_prepare(vi_backend *b, const float *w, int64_t N, i
     if (st != VI_OK)
         goto fail;
     if (bias) {
-        lw->bias = (float *)cuda_alloc(b, (size_t)N * sizeof(float));
+        lw->bias = (float *)weights_alloc(b, (size_t)N * sizeof(float));
         if (!lw->bias) {
             st = vi_fail(err, VI_ERR_NOMEM, "linear prepare: out of device memory for the bias [%lld]",
                          (long long)N);
@@ -255,28 +288,29 @@ static vi_cuda_lin_path pick_path(const vi_cuda_ctx *c, const vi_cuda_gemm *g)
     return tiles >= 2 * (int64_t)c->sm_count ? VI_CUDA_LIN_TILE128 : VI_CUDA_LIN_TILE64;
 }
 
-/* Enqueues a product, growing the split-K workspace when needed. */
+/* Enqueues a product. The split-K workspace is a block of the backend's
+ * pool, given back as soon as both kernels are enqueued: the next user of
+ * the block is ordered after them on this backend's stream. */
 static vi_status run_gemm(vi_cuda_ctx *c, const vi_cuda_gemm *g)
 {
     vi_cuda_lin_path path = pick_path(c, g);
     int64_t need = vi_cuda_gemm_work_floats(g, path);
     if (need < 0 || (uint64_t)need > SIZE_MAX / sizeof(float))
         return VI_ERR_LIMIT;
-    pthread_mutex_lock(&c->lock);
-    cudaError_t rc = cudaSuccess;
-    if (need > c->work_floats) {
-        cudaFree(c->work); /* waits for the kernels still using it */
-        c->work = NULL;
-        c->work_floats = 0;
-        rc = cudaMalloc((void **)&c->work, (size_t)need * sizeof(float));
-        if (rc == cudaSuccess)
-            c->work_floats = need;
-        else
-            c->work = NULL;
+    float *work = NULL;
+    if (need > 0) {
+        pthread_mutex_lock(&c->lock);
+        work = (float *)vi_cuda_pool_alloc(&c->pool, (size_t)need * sizeof(float));
+        pthread_mutex_unlock(&c->lock);
+        if (!work)
+            return VI_ERR_NOMEM;
     }
-    if (rc == cudaSuccess)
-        rc = vi_cuda_gemm_launch(g, path, c->work, c->stream);
-    pthread_mutex_unlock(&c->lock);
+    cudaError_t rc = vi_cuda_gemm_launch(g, path, work, c->stream);
+    if (work) {
+        pthread_mutex_lock(&c->lock);
+        vi_cuda_pool_free(&c->pool, work);
+        pthread_mutex_unlock(&c->lock);
+    }
     return launched(rc);
 }
 
@@ -427,27 +461,115 @@ static vi_status cuda_embedding(vi_backend *b, const int64_t *ids, int64_t n, co
 
 /* ==== creation ==== */
 
+/* Frees a context's device state (whatever of it exists) and the context. */
+static void ctx_teardown(vi_cuda_ctx *c)
+{
+    cudaSetDevice(c->device);
+    if (c->ext_free)
+        c->ext_free(c->ext);
+    if (c->stream)
+        cudaStreamSynchronize(c->stream);
+    cudaFree(c->flag);
+    vi_cuda_pool_destroy(&c->pool);
+    vi_cuda_stage_destroy(&c->stage);
+    if (c->stream)
+        cudaStreamDestroy(c->stream);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* Drops one reference of a primary; the last one frees it (and the weights). */
+static void ctx_unref(vi_cuda_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    int last = --c->refs == 0;
+    pthread_mutex_unlock(&c->lock);
+    if (last)
+        ctx_teardown(c);
+}
+
+/* A worker is freed at once and releases its primary; a primary lives on
+ * while workers use its weights. */
 static void cuda_destroy(vi_backend *b)
 {
     if (!b)
         return;
     vi_cuda_ctx *c = (vi_cuda_ctx *)b->ctx;
-    if (c) {
-        cudaSetDevice(c->device);
-        if (c->ext_free)
-            c->ext_free(c->ext);
-        if (c->stream)
-            cudaStreamSynchronize(c->stream);
-        cudaFree(c->work);
-        cudaFree(c->flag);
-        vi_cuda_pool_destroy(&c->pool);
-        vi_cuda_stage_destroy(&c->stage);
-        if (c->stream)
-            cudaStreamDestroy(c->stream);
-        pthread_mutex_destroy(&c->lock);
-        free(c);
+    if (c && c->weights != c) {
+        vi_cuda_ctx *w = c->weights;
+        ctx_teardown(c);
+        ctx_unref(w);
+    } else if (c) {
+        ctx_unref(c);
     }
     free(b);
+}
+
+/* A backend on `device` with its own stream, staging, pool and flag. Its
+ * weights live in `weights`' pool (a primary, which gains a reference), or
+ * in its own when weights is NULL. NULL with err filled on failure. */
+static vi_backend *backend_new(int device, int sm_count, size_t cap, vi_cuda_ctx *weights,
+                               vi_error *err)
+{
+    vi_backend *b = (vi_backend *)calloc(1, sizeof *b);
+    vi_cuda_ctx *c = (vi_cuda_ctx *)calloc(1, sizeof *c);
+    if (!b || !c) {
+        free(b);
+        free(c);
+        vi_fail(err, VI_ERR_NOMEM, "out of memory creating the CUDA backend");
+        return NULL;
+    }
+    c->device = device;
+    c->sm_count = sm_count;
+    c->lin_path = VI_CUDA_LIN_AUTO;
+    c->refs = 1;
+    c->weights = c;
+    pthread_mutex_init(&c->lock, NULL);
+    if (vi_cuda_pool_init(&c->pool, cap) != VI_OK) {
+        vi_fail(err, VI_ERR_NOMEM, "out of memory creating the CUDA backend's memory pool");
+        ctx_teardown(c);
+        free(b);
+        return NULL;
+    }
+    cudaError_t rc;
+    if ((rc = cudaSetDevice(device)) != cudaSuccess ||
+        (rc = cudaStreamCreate(&c->stream)) != cudaSuccess ||
+        (rc = vi_cuda_stage_init(&c->stage)) != cudaSuccess ||
+        (rc = cudaMalloc((void **)&c->flag, sizeof(int))) != cudaSuccess) {
+        vi_fail(err, vi_cuda_status(rc), "CUDA device %d: setting up the backend failed: %s",
+                device, cudaGetErrorString(rc));
+        ctx_teardown(c);
+        free(b);
+        return NULL;
+    }
+    if (weights) {
+        pthread_mutex_lock(&weights->lock);
+        weights->refs++;
+        pthread_mutex_unlock(&weights->lock);
+        c->weights = weights;
+    }
+    b->ctx = c;
+    b->weights_domain = c->weights;
+    b->destroy = cuda_destroy;
+    b->name = "cuda";
+    b->alloc = cuda_alloc;
+    b->free = cuda_free;
+    b->upload = cuda_upload;
+    b->download = cuda_download;
+    b->const_prepare = cuda_const_prepare;
+    b->const_release = cuda_const_release;
+    b->linear_prepare = cuda_linear_prepare;
+    b->linear_release = cuda_linear_release;
+    b->linear = cuda_linear;
+    b->matmul = cuda_matmul;
+    b->binary = cuda_binary;
+    b->unary = cuda_unary;
+    b->softmax = cuda_softmax;
+    b->layer_norm = cuda_layer_norm;
+    b->rms_norm = cuda_rms_norm;
+    b->argmax = cuda_argmax;
+    b->embedding = cuda_embedding;
+    return b;
 }
 
 extern "C" vi_backend *vi_cuda_backend_create(int device, vi_error *err)
@@ -473,37 +595,13 @@ extern "C" vi_backend *vi_cuda_backend_create(int device, vi_error *err)
         vi_fail(err, VI_ERR_IO, "CUDA device %d: %s", device, cudaGetErrorString(rc));
         return NULL;
     }
-    vi_backend *b = (vi_backend *)calloc(1, sizeof *b);
-    vi_cuda_ctx *c = (vi_cuda_ctx *)calloc(1, sizeof *c);
-    if (!b || !c) {
-        free(b);
-        free(c);
-        vi_fail(err, VI_ERR_NOMEM, "out of memory creating the CUDA backend");
-        return NULL;
-    }
-    c->device = device;
-    c->sm_count = prop.multiProcessorCount > 0 ? prop.multiProcessorCount : 1;
-    c->lin_path = VI_CUDA_LIN_AUTO;
-    pthread_mutex_init(&c->lock, NULL);
-    b->ctx = c;
-    b->destroy = cuda_destroy;
     size_t cap = VI_CUDA_POOL_DEFAULT_CAP;
     if (prop.totalGlobalMem / 4 < cap)
         cap = prop.totalGlobalMem / 4;
-    if (vi_cuda_pool_init(&c->pool, cap) != VI_OK) {
-        vi_fail(err, VI_ERR_NOMEM, "out of memory creating the CUDA backend's memory pool");
-        cuda_destroy(b);
+    int sm = prop.multiProcessorCount > 0 ? prop.multiProcessorCount : 1;
+    vi_backend *b = backend_new(device, sm, cap, NULL, err);
+    if (!b)
         return NULL;
-    }
-    if ((rc = cudaStreamCreate(&c->stream)) != cudaSuccess ||
-        (rc = vi_cuda_stage_init(&c->stage)) != cudaSuccess ||
-        (rc = cudaMalloc((void **)&c->flag, sizeof(int))) != cudaSuccess) {
-        vi_fail(err, vi_cuda_status(rc), "CUDA device %d: setting up the backend failed: %s",
-                device, cudaGetErrorString(rc));
-        cuda_destroy(b);
-        return NULL;
-    }
-    b->name = "cuda";
     /* the engine id (and so every receipt and GET /v2) names the GPU, its SM
      * count and the driver and runtime versions; none of them changes a bit */
     int driver = 0, runtime = 0;
@@ -511,24 +609,33 @@ extern "C" vi_backend *vi_cuda_backend_create(int device, vi_error *err)
     cudaRuntimeGetVersion(&runtime);
     snprintf(b->detail, sizeof b->detail, "%.80s sm=%d driver=%d runtime=%d", prop.name,
              prop.multiProcessorCount, driver, runtime);
-    b->alloc = cuda_alloc;
-    b->free = cuda_free;
-    b->upload = cuda_upload;
-    b->download = cuda_download;
-    b->const_prepare = cuda_const_prepare;
-    b->const_release = cuda_const_release;
-    b->linear_prepare = cuda_linear_prepare;
-    b->linear_release = cuda_linear_release;
-    b->linear = cuda_linear;
-    b->matmul = cuda_matmul;
-    b->binary = cuda_binary;
-    b->unary = cuda_unary;
-    b->softmax = cuda_softmax;
-    b->layer_norm = cuda_layer_norm;
-    b->rms_norm = cuda_rms_norm;
-    b->argmax = cuda_argmax;
-    b->embedding = cuda_embedding;
     return b;
+}
+
+extern "C" vi_backend *vi_cuda_backend_create_worker(vi_backend *shared, vi_error *err)
+{
+    vi_cuda_ctx *s = vi_cuda_ctx_of(shared);
+    if (!s) {
+        vi_fail(err, VI_ERR_INVALID, "create_worker: backend '%s' is not a CUDA backend",
+                shared && shared->name ? shared->name : "(null)");
+        return NULL;
+    }
+    vi_cuda_ctx *w = s->weights;
+    pthread_mutex_lock(&w->lock);
+    size_t cap = w->pool.st.cap_bytes;
+    pthread_mutex_unlock(&w->lock);
+    vi_backend *b = backend_new(w->device, w->sm_count, cap, w, err);
+    if (!b)
+        return NULL;
+    ((vi_cuda_ctx *)b->ctx)->lin_path = s->lin_path;
+    memcpy(b->detail, shared->detail, sizeof b->detail);
+    return b;
+}
+
+extern "C" const void *vi_cuda_backend_stream(vi_backend *b)
+{
+    vi_cuda_ctx *c = vi_cuda_ctx_of(b);
+    return c ? (const void *)c->stream : NULL;
 }
 
 extern "C" vi_status vi_cuda_backend_set_linear_path(vi_backend *b, int path, vi_error *err)

@@ -15,10 +15,26 @@ extern "C" {
 #include "../core/status.h"
 
 /* Creates the exact CUDA backend on device `device` (name "cuda", detail the
- * GPU name). Returns NULL and fills err when there is no device or driver
- * ("no CUDA device: ..."), the device index does not exist, or setup fails.
- * Free with b->destroy(b). */
+ * GPU name): a primary, owning the weights prepared on it. Returns NULL and
+ * fills err when there is no device or driver ("no CUDA device: ..."), the
+ * device index does not exist, or setup fails. Free with b->destroy(b). */
 vi_backend *vi_cuda_backend_create(int device, vi_error *err);
+
+/* Creates a worker of a CUDA backend: a backend on the same device that
+ * shares `shared`'s prepared weights (it is made with the same
+ * weights_domain, so vi_engine_init_view can give it an engine without a
+ * second upload; weights it prepares itself land in the same place) but owns
+ * its stream, pinned staging buffers and memory pool: one per worker thread
+ * (batcher, verifier, fast mode). It starts with shared's forced linear path
+ * and its detail. The weights stay alive until `shared` and every worker are
+ * destroyed, in any order. NULL with err filled for a backend that is not a
+ * CUDA one ("create_worker: backend 'cpu' is not a CUDA backend") or when
+ * setup fails. Free with b->destroy(b). */
+vi_backend *vi_cuda_backend_create_worker(vi_backend *shared, vi_error *err);
+
+/* The stream a CUDA backend enqueues all its work on (a cudaStream_t, as an
+ * opaque handle for tests and tools), or NULL for another backend. */
+const void *vi_cuda_backend_stream(vi_backend *b);
 
 /* Which linear/matmul kernel a CUDA backend uses. AUTO picks by shape; the
  * others force one kernel for every shape (tests use this to run each kernel

@@ -1,5 +1,7 @@
-/* cuda/cuda_ctx.h — the state behind a CUDA vi_backend (cuda/cuda_backend.cu),
- * shared with the cuBLAS fast mode (cuda/fast_cublas.cu), which reuses every
+/* cuda/cuda_ctx.h — the state behind a CUDA vi_backend (cuda/cuda_backend.cu):
+ * a primary backend owns its stream, staging, pool and the prepared weights;
+ * a worker owns its stream, staging and pool and uses its primary's weights.
+ * Shared with the cuBLAS fast mode (cuda/fast_cublas.cu), which reuses every
  * op but linear and matmul. C++ (nvcc or the host emulation). */
 #ifndef VI_CUDA_CTX_H
 #define VI_CUDA_CTX_H
@@ -17,15 +19,18 @@ typedef struct vi_cuda_ctx {
     int sm_count;
     cudaStream_t stream;       /* every copy and kernel of this backend, in order */
     vi_cuda_lin_path lin_path; /* AUTO unless forced */
-    /* `lock` guards the memory pool, and the shared device scratch below
-     * from the moment a call takes it until the kernels using it are
-     * enqueued (the stream orders them after earlier users) */
+    /* `lock` guards the pool and refs. Blocks of the pool are reused without
+     * a wait because all work on them is ordered by this one stream. */
     pthread_mutex_t lock;
-    vi_cuda_pool pool;   /* every alloc/free of the backend (buffers, weights) */
+    vi_cuda_pool pool;   /* this backend's buffers and split-K workspaces; a primary's weights */
     vi_cuda_stage stage; /* pinned buffers of upload/download (own lock) */
-    float *work;         /* split-K partials */
-    int64_t work_floats;
     int *flag;           /* one device int: embedding's bad-id flag */
+    /* Whose pool holds prepared weights: this context (a primary), or the
+     * primary a worker shares them with (vi_cuda_backend_create_worker; the
+     * worker holds a reference on it). A primary lives until its backend and
+     * all its workers are destroyed (refs, under lock). */
+    struct vi_cuda_ctx *weights;
+    int refs;
     /* an extension (fast mode) owning extra state; ext_free releases it */
     void *ext;
     void (*ext_free)(void *ext);

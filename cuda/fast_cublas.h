@@ -1,8 +1,10 @@
-/* cuda/fast_cublas.h — the CUDA backend's fast mode (cuda/fast_cublas.cu, real
- * GPU build only): every op of the exact backend except linear and matmul,
- * which run on cuBLAS SGEMM with TF32 tensor cores allowed. Not bit-exact:
- * its results are within vi_cuda_fast_linear_tol of the exact ones
- * (docs/cuda.md, "Fast mode"), and receipts made with it say mode "fast". */
+/* cuda/fast_cublas.h — the CUDA backend's fast mode (cuda/fast_cublas.cu; on
+ * the host emulation with cuda/emu/cublas.cpp): every op of the exact backend
+ * except linear and matmul, which run on cuBLAS SGEMM with TF32 tensor cores
+ * allowed. Not bit-exact: each linear/matmul output is within
+ * vi_cuda_fast_linear_tol of the exact one (docs/cuda.md, "Fast mode"), and
+ * receipts made with it say mode "fast" and state a model-level tolerance
+ * (docs/fast-mode.md). */
 #ifndef VI_CUDA_FAST_CUBLAS_H
 #define VI_CUDA_FAST_CUBLAS_H
 
@@ -17,9 +19,18 @@ extern "C" {
 #include "../core/status.h"
 
 /* Creates the fast CUDA backend (name "cuda-fast", detail the GPU name) on
- * device `device`. Returns NULL and fills err as vi_cuda_backend_create does,
- * or when cuBLAS cannot be initialised. Free with b->destroy(b). */
+ * device `device`: a primary, as vi_cuda_backend_create, whose weights are
+ * prepared in the exact backend's format. Returns NULL and fills err as
+ * vi_cuda_backend_create does, or when cuBLAS cannot be initialised ("CUDA
+ * device 0: cuBLAS setup failed: ..."). Free with b->destroy(b). */
 vi_backend *vi_cuda_backend_create_fast(int device, vi_error *err);
+
+/* Creates a fast worker of a CUDA backend (exact or fast): it shares
+ * `shared`'s prepared weights and owns its stream, staging, pool and cuBLAS
+ * handle (vi_cuda_backend_create_worker), so an engine view
+ * (vi_engine_init_view) runs fast mode without a second upload. NULL with
+ * err filled as vi_cuda_backend_create_worker or cuBLAS setup fails. */
+vi_backend *vi_cuda_backend_create_fast_worker(vi_backend *shared, vi_error *err);
 
 /* The bound of one fast-mode linear/matmul output against the exact one:
  *     |y_fast - y_exact| <= vi_cuda_fast_linear_tol(K) * sum_k |x_k * w_k|

@@ -21,6 +21,9 @@ __global__ void vi_vmath_eval_kernel(int fn, const float *x, float *y, long long
     case VI_CUDA_FN_ERF: y[i] = vi_erff(v); break;
     case VI_CUDA_FN_SIGMOID: y[i] = vi_sigmoidf(v); break;
     case VI_CUDA_FN_RSQRT: y[i] = vi_rsqrtf(v); break;
+    case VI_CUDA_FN_LOG: y[i] = vi_logf(v); break;
+    case VI_CUDA_FN_SIN: y[i] = vi_sinf(v); break;
+    case VI_CUDA_FN_COS: y[i] = vi_cosf(v); break;
     default: y[i] = vi_sqrtf(v); break;
     }
 }

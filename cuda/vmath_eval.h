@@ -15,7 +15,10 @@ enum {
     VI_CUDA_FN_ERF,
     VI_CUDA_FN_SIGMOID,
     VI_CUDA_FN_RSQRT,
-    VI_CUDA_FN_SQRT
+    VI_CUDA_FN_SQRT,
+    VI_CUDA_FN_LOG,
+    VI_CUDA_FN_SIN,
+    VI_CUDA_FN_COS
 };
 
 /* y[i] = fn(x[i]) on CUDA device 0; returns 0, or -1 with a message in err. */

@@ -7,7 +7,7 @@ degree first, refitting the remaining ones after each rounding. Constants that
 are kept as a float pair (hi + lo) are marked. Prints every coefficient as a C
 hex-float literal and the maximum weighted error of the rounded polynomial.
 
-    pip install mpmath numpy && python3 scripts/vmath_coeffs.py      (~2 minutes)
+    pip install mpmath numpy && python3 scripts/vmath_coeffs.py      (~4 minutes)
 
 The output is what core/vmath.h and docs/math.md contain; rerunning it must
 reproduce them exactly."""
@@ -144,5 +144,50 @@ def main():
            '\n    c0 hi %s  lo %s' % (hexf(c0h), hexf(c0l)))
 
 
+def reduction_constants():
+    """The constants of the argument reductions of log, sin and cos."""
+    # pi/2 = C1 + C2 + C3 + C4 + O(2^-103), each the float nearest to the rest
+    rest, parts = mp.pi / 2, []
+    for _ in range(4):
+        parts.append(f32(rest))
+        rest -= parts[-1]
+    print('pi/2 = C1 + C2 + C3 + C4  (rest %.3g)' % float(rest))
+    for k, c in enumerate(parts):
+        print('    C%d %s' % (k + 1, hexf(c)))
+    print('RN(2/pi) %s' % hexf(f32(2 / mp.pi)))
+    # 2/pi in binary: 32-bit words of the fraction bits of weight 2^-1 .. 2^-224
+    # (224 bits need more than the default 60 digits)
+    with mp.workdps(100):
+        v = int(mp.floor(2 / mp.pi * mp.mpf(2) ** 224))
+    print('2/pi fraction words:', ' '.join('0x%08x' % ((v >> (32 * (6 - i))) & 0xffffffff)
+                                            for i in range(7)))
+    # largest reduced argument of Cody-Waite (|x| < 2^17): pi/4 plus the error
+    # of n = round(x RN(2/pi)), 2^17 |RN(2/pi) - 2/pi| pi/2
+    print('sin/cos kernel bound %.5f' % float(mp.pi / 4 + 2 ** 17 * abs(f32(2 / mp.pi) - 2 / mp.pi)
+                                              * mp.pi / 2))
+
+
+def log_trig():
+    # log(1 + f) = f - f^2/2 + f^3 P(f), sqrt(1/2) - 1 <= f <= sqrt(2) - 1: relative error
+    p, e = fit_float(lambda t: mp.log1p(t) - t + t * t / 2,
+                     lambda t: 1 / mp.log1p(t) if t != 0 else mp.mpf(1),
+                     [(lambda k: (lambda t: t ** (3 + k)))(k) for k in range(10)],
+                     mp.sqrt(mp.mpf('0.5')) - 1, mp.sqrt(2) - 1)
+    report('log P (coefficient k of f^(3+k))', p, e)
+
+    # sin(r) = r + r^3 S(r^2), cos(r) = 1 - r^2/2 + r^4 C(r^2), |r| <= 0.791: relative errors
+    r = mp.mpf('0.791')
+    sc, e = fit_float(lambda x: mp.sin(x) - x, lambda x: 1 / mp.sin(x),
+                      [(lambda k: (lambda x: x ** (3 + 2 * k)))(k) for k in range(4)],
+                      mp.mpf('1e-4'), r)
+    report('sin S (coefficient k of r^(3+2k))', sc, e)
+    cc, e = fit_float(lambda x: mp.cos(x) - 1 + x * x / 2, lambda x: 1 / mp.cos(x),
+                      [(lambda k: (lambda x: x ** (4 + 2 * k)))(k) for k in range(3)],
+                      mp.mpf('1e-4'), r)
+    report('cos C (coefficient k of r^(4+2k))', cc, e)
+
+
 if __name__ == '__main__':
     main()
+    reduction_constants()
+    log_trig()

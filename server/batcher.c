@@ -1,7 +1,9 @@
 /* server/batcher.c — the dynamic batcher of one model: a FIFO queue under a
  * mutex, one worker thread that sleeps on a condition variable (monotonic
- * clock) until a batch is due, runs it as one vi_infer_run_batch call and
- * hands every request its own result. Only the worker touches the engine. */
+ * clock) until a batch is due, runs it as one vi_infer_run_batch call, signs
+ * the receipts of the execution with one signature (vi_receipt_seal_batch)
+ * and hands every request its own result. Only the worker touches the
+ * engine. */
 #include "batcher.h"
 
 #include <errno.h>
@@ -25,6 +27,7 @@ struct vi_batcher {
     pthread_t thread;
     vi_batch_item *batch[VI_BATCH_MAX_ITEMS]; /* worker only: the items being run */
     vi_infer_job *jobs[VI_BATCH_MAX_ITEMS];
+    vi_receipt *receipts[VI_BATCH_MAX_ITEMS]; /* worker only: the receipts being signed */
 };
 
 static int64_t monotonic_ns(void)
@@ -81,6 +84,31 @@ int vi_batch_plan(const vi_batch_config *cfg, const vi_batch_item *head, int flu
 
 /* ==== worker ==== */
 
+/* Signs the receipts of the jobs of one execution that succeeded with one
+ * Ed25519 signature: over the Merkle root of their receipt_digests, or the
+ * plain signature when only one succeeded. If signing fails, those jobs fail
+ * with its error (an unsigned receipt is never handed out by a server that
+ * has a key). */
+static void sign_batch(vi_batcher *b, int n)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (b->jobs[i]->status == VI_OK)
+            b->receipts[m++] = &b->jobs[i]->res.receipt;
+    if (m == 0)
+        return;
+    vi_error err = {{0}};
+    vi_status st = vi_receipt_seal_batch(b->receipts, m, b->key, &err);
+    for (int i = 0; i < n && st != VI_OK; i++) {
+        vi_infer_job *job = b->jobs[i];
+        if (job->status != VI_OK)
+            continue;
+        vi_infer_result_free(&job->res);
+        job->status = st;
+        job->err = err;
+    }
+}
+
 /* Runs n items taken off the queue as one execution (called unlocked). */
 static void run_batch(vi_batcher *b, int n)
 {
@@ -93,13 +121,18 @@ static void run_batch(vi_batcher *b, int n)
         queue_us += us_between(b->batch[i]->enqueued_ns, start);
     }
     vi_error err = {{0}};
-    vi_status st = vi_infer_run_batch(b->im, b->jobs, n, b->key, (int64_t)time(NULL), &err);
+    /* receipts sealed unsigned here, then those of the jobs that succeeded
+     * (whatever the batch's status) signed together */
+    vi_status st = vi_infer_run_batch(b->im, b->jobs, n, NULL, (int64_t)time(NULL), &err);
+    if (b->key)
+        sign_batch(b, n);
     int64_t end = monotonic_ns();
     /* vi_infer_run_batch concatenates inputs, runs the engine, splits the
-     * outputs and seals the receipts in one call, so all of it is counted as
-     * compute_infer; input and output stay 0 rather than guessed. Counted
-     * before the done calls, so that an answered request is already visible
-     * in the metrics. A batch that failed as a whole inferred nothing. */
+     * outputs and seals the receipts in one call, and the one signature
+     * follows it, so all of it is counted as compute_infer; input and output
+     * stay 0 rather than guessed. Counted before the done calls, so that an
+     * answered request is already visible in the metrics. A batch that failed
+     * as a whole inferred nothing. */
     if (b->metrics && st == VI_OK)
         vi_metrics_execution(b->metrics, rows, n, queue_us, 0, us_between(start, end), 0);
     for (int i = 0; i < n; i++) {

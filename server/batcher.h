@@ -1,7 +1,10 @@
 /* server/batcher.h — the dynamic batcher of one model: requests (each possibly
  * several rows) wait in a FIFO queue; one worker thread merges them into one
  * engine call (vi_infer_run_batch) and hands each its own rows and receipt.
- * Because of the canonical order, batching never changes a bit. */
+ * With a key, the receipts of one execution share one Ed25519 signature over
+ * the Merkle root of their digests ("ed25519-merkle"; a lone receipt gets the
+ * plain "ed25519" form). Because of the canonical order, batching never
+ * changes a bit. */
 #ifndef VI_BATCHER_H
 #define VI_BATCHER_H
 
@@ -40,8 +43,9 @@ struct vi_batch_item {
 
 typedef struct vi_batcher vi_batcher;
 
-/* Starts the worker thread of one model. key (may be NULL: unsigned receipts)
- * and metrics (may be NULL) must outlive the batcher. Returns NULL with err
+/* Starts the worker thread of one model. key (may be NULL: unsigned receipts;
+ * else every execution's receipts are signed by vi_receipt_seal_batch) and
+ * metrics (may be NULL) must outlive the batcher. Returns NULL with err
  * set for an invalid configuration (VI_ERR_INVALID naming the field) or when
  * the thread cannot start. */
 vi_batcher *vi_batcher_create(const vi_infer_model *im, const vi_batch_config *cfg,

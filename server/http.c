@@ -43,6 +43,8 @@ typedef struct req_ctx {
     int replied;
     unsigned status;
     int64_t start_ns;
+    vi_http_stream_fn stream_fn; /* a streamed reply: its reader and argument */
+    void *stream_arg;
 } req_ctx;
 
 static int64_t now_ns(void)
@@ -230,6 +232,59 @@ void vi_http_reply_error_h(vi_http_req *r, unsigned status, const char *const *h
     va_start(ap, fmt);
     reply_error_v(r, status, headers, fmt, ap);
     va_end(ap);
+}
+
+/* ==== Streamed replies ==== */
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    req_ctx *c = cls;
+    (void)pos;
+    long n = c->stream_fn(&c->pub, c->stream_arg, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return (ssize_t)n;
+}
+
+void vi_http_reply_stream(vi_http_req *r, unsigned status, const char *content_type,
+                          const char *const *headers, vi_http_stream_fn fn, void *arg)
+{
+    req_ctx *c = (req_ctx *)r;
+    if (c->replied) {
+        log_line(c->h, "verinfer: internal error: a second reply to %s %s was dropped", c->method,
+                 r->path);
+        return;
+    }
+    c->stream_fn = fn;
+    c->stream_arg = arg;
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_reader, c, NULL);
+    if (!resp) {
+        log_line(c->h, "verinfer: out of memory creating the reply to %s %s", c->method, r->path);
+        return;
+    }
+    if (content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    for (int i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+        MHD_add_response_header(resp, headers[i], headers[i + 1]);
+    if (MHD_queue_response(c->conn, status, resp) == MHD_YES) {
+        c->replied = 1;
+        c->status = status;
+    } else {
+        log_line(c->h, "verinfer: http: could not queue the %u reply to %s %s", status, c->method,
+                 r->path);
+    }
+    MHD_destroy_response(resp);
+}
+
+void vi_http_stream_sleep(vi_http_req *r)
+{
+    MHD_suspend_connection(((req_ctx *)r)->conn);
+}
+
+void vi_http_stream_wake(vi_http_req *r)
+{
+    MHD_resume_connection(((req_ctx *)r)->conn);
 }
 
 const char *vi_http_header(vi_http_req *r, const char *name)

@@ -1,5 +1,6 @@
-/* server/infer.c — request -> engine -> outputs + receipt, and verification
- * of a claimed response by re-execution. */
+/* server/infer.c — request -> engine of its mode -> outputs + receipt, and
+ * verification of a claimed response by exact re-execution (bit for bit, or
+ * within the tolerance a fast-mode receipt states). */
 #include "infer.h"
 
 #include <stdarg.h>
@@ -20,7 +21,18 @@ vi_status vi_infer_model_init(vi_infer_model *im, const vi_model *m, vi_engine *
     if (st != VI_OK)
         return st;
     vi_engine_describe(e, im->engine_id, sizeof im->engine_id);
+    memcpy(im->fast_engine_id, im->engine_id, sizeof im->fast_engine_id);
+    vi_tolerance_of_model(&m->graph, &im->tolerance);
     return VI_OK;
+}
+
+void vi_infer_model_set_fast(vi_infer_model *im, vi_engine *fast)
+{
+    im->fast_engine = fast;
+    if (fast)
+        vi_engine_describe(fast, im->fast_engine_id, sizeof im->fast_engine_id);
+    else
+        memcpy(im->fast_engine_id, im->engine_id, sizeof im->fast_engine_id);
 }
 
 void vi_infer_result_free(vi_infer_result *res)
@@ -60,8 +72,27 @@ static vi_status select_outputs(const vi_graph *g, const vi_kserve_request *req,
     return VI_OK;
 }
 
+/* A fast-mode receipt states its claim: mode "fast", the engine that ran,
+ * and the tolerance as parameters (docs/fast-mode.md). */
+static vi_status fill_mode(const vi_infer_model *im, vi_mode mode, vi_receipt *r, vi_error *err)
+{
+    int fast = mode == VI_MODE_FAST;
+    vi_status st = vi_receipt_set_string(r, "mode", fast ? "fast" : "exact", err);
+    if (st == VI_OK)
+        st = vi_receipt_set_string(r, "engine_id", fast ? im->fast_engine_id : im->engine_id, err);
+    char rt[VI_TOL_TEXT_MAX], at[VI_TOL_TEXT_MAX];
+    vi_tolerance_format(im->tolerance.rtol, rt);
+    vi_tolerance_format(im->tolerance.atol, at);
+    if (st == VI_OK && fast)
+        st = vi_receipt_set_param(r, VI_PARAM_TOL_RTOL, rt, err);
+    if (st == VI_OK && fast)
+        st = vi_receipt_set_param(r, VI_PARAM_TOL_ATOL, at, err);
+    return st;
+}
+
 static vi_status fill_receipt(const vi_infer_model *im, const vi_kserve_request *req,
-                              vi_infer_result *res, EVP_PKEY *key, int64_t now, vi_error *err)
+                              vi_mode mode, vi_infer_result *res, EVP_PKEY *key, int64_t now,
+                              vi_error *err)
 {
     const vi_graph *g = &im->model->graph;
     vi_receipt *r = &res->receipt;
@@ -70,7 +101,7 @@ static vi_status fill_receipt(const vi_infer_model *im, const vi_kserve_request 
     if (st == VI_OK)
         st = vi_receipt_set_string(r, "model_version", g->version, err);
     if (st == VI_OK)
-        st = vi_receipt_set_string(r, "engine_id", im->engine_id, err);
+        st = fill_mode(im, mode, r, err);
     if (st == VI_OK)
         st = vi_receipt_set_string(r, "request_id", req->id ? req->id : "", err);
     if (st != VI_OK)
@@ -109,6 +140,7 @@ vi_status vi_infer_prepare(const vi_infer_model *im, const vi_kserve_request *re
     job->inputs = calloc((size_t)g->n_inputs + 1, sizeof *job->inputs);
     if (!job->inputs)
         return vi_fail(err, VI_ERR_NOMEM, "out of memory");
+    job->mode = vi_mode_resolve(g, req->mode);
     vi_status st = vi_kserve_bind(req, g, job->inputs, &job->rows, err);
     if (st == VI_OK)
         st = vi_engine_validate(im->engine, job->inputs, job->rows, err);
@@ -157,7 +189,8 @@ static vi_status concat_inputs(const vi_graph *g, vi_infer_job *const *jobs, int
  * receipt. When the job is the whole batch its buffers are taken from `all`
  * (select_outputs moves them out and leaves NULL behind). */
 static vi_status finish_job(const vi_infer_model *im, vi_infer_job *job, vi_tensor *all,
-                            int64_t row0, int whole, EVP_PKEY *key, int64_t now, vi_error *err)
+                            int64_t row0, int whole, vi_mode mode, EVP_PKEY *key, int64_t now,
+                            vi_error *err)
 {
     const vi_graph *g = &im->model->graph;
     vi_tensor *mine = all;
@@ -182,7 +215,7 @@ static vi_status finish_job(const vi_infer_model *im, vi_infer_job *job, vi_tens
     if (st == VI_OK)
         st = select_outputs(g, job->req, mine, &job->res, err);
     if (st == VI_OK)
-        st = fill_receipt(im, job->req, &job->res, key, now, err);
+        st = fill_receipt(im, job->req, mode, &job->res, key, now, err);
     if (!whole) {
         vi_engine_outputs_free(mine, g->n_outputs);
         free(mine);
@@ -192,10 +225,12 @@ static vi_status finish_job(const vi_infer_model *im, vi_infer_job *job, vi_tens
     return st;
 }
 
-vi_status vi_infer_run_batch(const vi_infer_model *im, vi_infer_job *const *jobs, int n,
-                             EVP_PKEY *key, int64_t now, vi_error *err)
+/* Runs the n jobs of one mode as one engine call on that mode's engine. */
+static vi_status run_group(const vi_infer_model *im, vi_mode mode, vi_infer_job *const *jobs,
+                           int n, EVP_PKEY *key, int64_t now, vi_error *err)
 {
     const vi_graph *g = &im->model->graph;
+    vi_engine *engine = mode == VI_MODE_FAST && im->fast_engine ? im->fast_engine : im->engine;
     int64_t rows = 0;
     for (int j = 0; j < n; j++)
         rows += jobs[j]->rows;
@@ -206,11 +241,12 @@ vi_status vi_infer_run_batch(const vi_infer_model *im, vi_infer_job *const *jobs
     if (st == VI_OK)
         st = concat_inputs(g, jobs, n, rows, cat, ptrs, err);
     if (st == VI_OK)
-        st = vi_engine_run(im->engine, ptrs, rows, all, err);
+        st = vi_engine_run(engine, ptrs, rows, all, err);
     int64_t row0 = 0;
     for (int j = 0; j < n; j++) {
         if (st == VI_OK) {
-            jobs[j]->status = finish_job(im, jobs[j], all, row0, n == 1, key, now, &jobs[j]->err);
+            jobs[j]->status =
+                finish_job(im, jobs[j], all, row0, n == 1, mode, key, now, &jobs[j]->err);
         } else {
             jobs[j]->status = st;
             jobs[j]->err = *err;
@@ -228,14 +264,55 @@ vi_status vi_infer_run_batch(const vi_infer_model *im, vi_infer_job *const *jobs
     return st;
 }
 
-vi_status vi_infer_run(const vi_infer_model *im, const vi_kserve_request *req, EVP_PKEY *key,
-                       int64_t now, vi_infer_result *res, vi_error *err)
+vi_status vi_infer_run_batch(const vi_infer_model *im, vi_infer_job *const *jobs, int n,
+                             EVP_PKEY *key, int64_t now, vi_error *err)
+{
+    if (n <= 0)
+        return VI_OK;
+    vi_infer_job **group = malloc((size_t)n * sizeof *group);
+    if (!group) {
+        vi_status st = vi_fail(err, VI_ERR_NOMEM, "out of memory");
+        for (int j = 0; j < n; j++) {
+            jobs[j]->status = st;
+            jobs[j]->err = *err;
+        }
+        return st;
+    }
+    static const vi_mode MODES[] = {VI_MODE_EXACT, VI_MODE_FAST};
+    const vi_graph *g = &im->model->graph;
+    vi_status first = VI_OK;
+    int any_ok = 0;
+    for (size_t m = 0; m < sizeof MODES / sizeof MODES[0]; m++) {
+        int k = 0;
+        for (int j = 0; j < n; j++)
+            if (vi_mode_resolve(g, jobs[j]->mode) == MODES[m])
+                group[k++] = jobs[j];
+        if (k == 0)
+            continue;
+        vi_error gerr = {{0}};
+        vi_status st = run_group(im, MODES[m], group, k, key, now, &gerr);
+        if (st == VI_OK) {
+            any_ok = 1;
+        } else if (first == VI_OK) {
+            first = st;
+            *err = gerr;
+        }
+    }
+    free(group);
+    return any_ok ? VI_OK : first;
+}
+
+/* One request alone, in its own mode or (force not DEFAULT) in `force`. */
+static vi_status run_one(const vi_infer_model *im, const vi_kserve_request *req, vi_mode force,
+                         EVP_PKEY *key, int64_t now, vi_infer_result *res, vi_error *err)
 {
     memset(res, 0, sizeof *res);
     vi_infer_job job;
     vi_status st = vi_infer_prepare(im, req, &job, err);
     if (st != VI_OK)
         return st;
+    if (force != VI_MODE_DEFAULT)
+        job.mode = force;
     vi_infer_job *jobs[1] = {&job};
     vi_infer_run_batch(im, jobs, 1, key, now, err);
     st = job.status;
@@ -247,6 +324,12 @@ vi_status vi_infer_run(const vi_infer_model *im, const vi_kserve_request *req, E
     }
     vi_infer_job_free(&job);
     return st;
+}
+
+vi_status vi_infer_run(const vi_infer_model *im, const vi_kserve_request *req, EVP_PKEY *key,
+                       int64_t now, vi_infer_result *res, vi_error *err)
+{
+    return run_one(im, req, VI_MODE_DEFAULT, key, now, res, err);
 }
 
 vi_status vi_infer_response(const vi_infer_model *im, const vi_kserve_request *req,
@@ -306,6 +389,71 @@ static void compare_digest(vi_verify_report *rep, vi_check c, const uint8_t *cla
         report(rep, c, 0, "receipt says %s but %s is %s", hc, what, ha);
 }
 
+/* The tolerance a fast-mode receipt states in its parameters. */
+static vi_status claimed_tolerance(const vi_receipt *r, vi_tolerance *t, vi_error *err)
+{
+    const char *rt = NULL, *at = NULL;
+    for (int i = 0; i < r->n_params; i++) {
+        if (strcmp(r->params[i].key, VI_PARAM_TOL_RTOL) == 0)
+            rt = r->params[i].value;
+        else if (strcmp(r->params[i].key, VI_PARAM_TOL_ATOL) == 0)
+            at = r->params[i].value;
+    }
+    if (!rt || !at)
+        return vi_fail(err, VI_ERR_INVALID,
+                       "a fast-mode receipt must state its tolerance in the parameters "
+                       "'" VI_PARAM_TOL_RTOL "' and '" VI_PARAM_TOL_ATOL "'");
+    vi_status st = vi_tolerance_parse(VI_PARAM_TOL_RTOL, rt, &t->rtol, err);
+    return st == VI_OK ? vi_tolerance_parse(VI_PARAM_TOL_ATOL, at, &t->atol, err) : st;
+}
+
+/* The output check of a fast-mode receipt: the claimed tolerance is no
+ * looser than the model's, and the response's outputs lie within it of the
+ * exact re-execution `ex` (docs/fast-mode.md). */
+static void check_fast(const vi_infer_model *im, const vi_receipt *r,
+                       const vi_kserve_response *resp, const vi_infer_result *ex,
+                       vi_verify_report *rep)
+{
+    vi_error e = {{0}};
+    vi_tolerance t;
+    char rt[VI_TOL_TEXT_MAX], at[VI_TOL_TEXT_MAX], mr[VI_TOL_TEXT_MAX], ma[VI_TOL_TEXT_MAX];
+    if (claimed_tolerance(r, &t, &e) != VI_OK) {
+        report(rep, VI_CHECK_OUTPUT, 0, "fast mode: %s", e.msg);
+        return;
+    }
+    vi_tolerance_format(t.rtol, rt);
+    vi_tolerance_format(t.atol, at);
+    vi_tolerance_format(im->tolerance.rtol, mr);
+    vi_tolerance_format(im->tolerance.atol, ma);
+    if (t.rtol > im->tolerance.rtol || t.atol > im->tolerance.atol) {
+        report(rep, VI_CHECK_OUTPUT, 0,
+               "fast mode: the receipt claims rtol=%s atol=%s but model '%s' allows at most "
+               "rtol=%s atol=%s",
+               rt, at, im->model->graph.name, mr, ma);
+        return;
+    }
+    if (resp->n_outputs == 0) { /* a receipt alone: only its digest can be compared */
+        if (memcmp(r->output_digest, ex->receipt.output_digest, VI_SHA256_LEN) == 0)
+            report(rep, VI_CHECK_OUTPUT, 1,
+                   "fast mode: exact re-execution gives the committed outputs bit for bit");
+        else
+            report(rep, VI_CHECK_OUTPUT, 0,
+                   "fast mode: the committed outputs are not exact re-execution's bits, and a "
+                   "receipt alone cannot be checked within a tolerance: give the response with "
+                   "its outputs");
+        return;
+    }
+    vi_tol_report tr;
+    if (vi_tolerance_compare(&t, resp->outputs, resp->n_outputs, ex->outputs, ex->n_outputs, &tr,
+                             &e) != VI_OK)
+        report(rep, VI_CHECK_OUTPUT, 0, "fast mode (rtol=%s atol=%s): %s", rt, at, e.msg);
+    else
+        report(rep, VI_CHECK_OUTPUT, 1,
+               "fast mode: outputs within rtol=%s atol=%s of exact re-execution, max abs diff "
+               "%.3g, max rel diff %.3g",
+               rt, at, tr.max_abs, tr.max_rel);
+}
+
 vi_status vi_infer_verify(const vi_infer_model *im, const vi_kserve_request *req,
                           const vi_kserve_response *resp, const uint8_t *trusted_key,
                           int allow_unsigned, vi_verify_report *rep, vi_error *err)
@@ -354,12 +502,18 @@ vi_status vi_infer_verify(const vi_infer_model *im, const vi_kserve_request *req
         compare_digest(rep, VI_CHECK_OUTPUT_DATA, r.output_digest, d,
                        "the digest of the response's outputs");
 
+    rep->mode = vi_mode_from_name(r.mode);
     vi_infer_result res;
-    if (vi_infer_run(im, req, NULL, 0, &res, &e) != VI_OK) {
+    if (rep->mode == VI_MODE_DEFAULT) {
+        report(rep, VI_CHECK_OUTPUT, 0, "unknown receipt mode '%s' (exact or fast)", r.mode);
+    } else if (run_one(im, req, VI_MODE_EXACT, NULL, 0, &res, &e) != VI_OK) {
         report(rep, VI_CHECK_OUTPUT, 0, "re-execution failed: %s", e.msg);
     } else {
-        compare_digest(rep, VI_CHECK_OUTPUT, r.output_digest, res.receipt.output_digest,
-                       "the re-executed output digest");
+        if (rep->mode == VI_MODE_EXACT)
+            compare_digest(rep, VI_CHECK_OUTPUT, r.output_digest, res.receipt.output_digest,
+                           "the re-executed output digest");
+        else
+            check_fast(im, &r, resp, &res, rep);
         vi_infer_result_free(&res);
     }
 

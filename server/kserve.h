@@ -16,6 +16,7 @@
 #include "core/graph.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "core/tolerance.h"
 
 /* ==== Limits ==== */
 
@@ -54,6 +55,7 @@ typedef struct vi_kserve_request {
     vi_kserve_output_req *outputs; /* [n_outputs]; NULL and 0 if "outputs" is absent (= all) */
     int n_outputs;
     int binary_data_output; /* request parameters.binary_data_output (0 if absent) */
+    vi_mode mode;           /* parameters.verinfer_mode; VI_MODE_DEFAULT (0) if absent */
     json_t *parameters;     /* request "parameters" object (own reference) or NULL */
 } vi_kserve_request;
 

@@ -4,12 +4,12 @@
  * strings without escapes, no binary data. Anything else, and anything the
  * full route would refuse, is declined, so the full route gives the answer
  * (or the error) exactly as before. */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kserve.h"
+#include "json_float.h"
 #include "kserve_data.h"
 
 typedef struct fp {
@@ -58,65 +58,19 @@ static int key_is(const char *k, size_t n, const char *want)
     return strlen(want) == n && memcmp(k, want, n) == 0;
 }
 
-/* A JSON number read the way jansson reads it: an integer token (no fraction
- * or exponent) through strtoll, refused when out of range, else strtod,
- * refused on overflow. *is_int says which. */
+/* A JSON number read the way jansson reads it (vi_json_read_number): an
+ * integer token through strtoll semantics, refused when out of range, else
+ * the strtod value, refused on overflow. *is_int says which. */
 static int number(fp *s, double *x, long long *ll, int *is_int)
 {
     ws(s);
-    const char *b = s->p, *q = s->p, *e = s->end;
-    if (q < e && *q == '-')
-        q++;
-    if (q >= e || *q < '0' || *q > '9')
+    vi_json_num v;
+    if (vi_json_read_number(s->p, (size_t)(s->end - s->p), &v, NULL) != VI_OK)
         return 0;
-    if (*q == '0') {
-        q++;
-        if (q < e && *q >= '0' && *q <= '9')
-            return 0;
-    } else {
-        while (q < e && *q >= '0' && *q <= '9')
-            q++;
-    }
-    int integer = 1;
-    if (q < e && *q == '.') {
-        integer = 0;
-        q++;
-        if (q >= e || *q < '0' || *q > '9')
-            return 0;
-        while (q < e && *q >= '0' && *q <= '9')
-            q++;
-    }
-    if (q < e && (*q == 'e' || *q == 'E')) {
-        integer = 0;
-        q++;
-        if (q < e && (*q == '+' || *q == '-'))
-            q++;
-        if (q >= e || *q < '0' || *q > '9')
-            return 0;
-        while (q < e && *q >= '0' && *q <= '9')
-            q++;
-    }
-    char tok[64];
-    size_t n = (size_t)(q - b);
-    if (n >= sizeof tok)
-        return 0;
-    memcpy(tok, b, n);
-    tok[n] = '\0';
-    errno = 0;
-    if (integer) {
-        long long v = strtoll(tok, NULL, 10);
-        if (errno == ERANGE)
-            return 0;
-        *ll = v;
-        *x = (double)v;
-    } else {
-        double d = strtod(tok, NULL);
-        if (isinf(d))
-            return 0;
-        *x = d;
-    }
-    *is_int = integer;
-    s->p = q;
+    *ll = v.i;
+    *x = v.d;
+    *is_int = v.is_int;
+    s->p += v.len;
     return 1;
 }
 
@@ -218,12 +172,17 @@ static int input_object(fp *s, const vi_kserve_limits *lim, size_t json_len, vi_
     if (!t->data)
         goto done;
     uint8_t *dst = t->data;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (b.n)
+        memcpy(dst, b.v, b.n * 4);
+#else
     for (size_t i = 0; i < b.n; i++) {
         uint32_t u;
         memcpy(&u, &b.v[i], 4);
         for (int k = 0; k < 4; k++)
             dst[4 * i + (size_t)k] = (uint8_t)(u >> (8 * k));
     }
+#endif
     ok = 1;
 done:
     free(b.v);

@@ -48,6 +48,16 @@ static vi_status parse_parameters(json_t *root, vi_kserve_request *req, vi_error
     if (bdo && !json_is_boolean(bdo))
         return vi_fail(err, VI_ERR_INVALID, "parameters.binary_data_output must be true or false");
     req->binary_data_output = bdo && json_is_true(bdo);
+    json_t *mode = json_object_get(params, "verinfer_mode");
+    if (mode) {
+        req->mode = vi_mode_from_name(json_string_value(mode));
+        if (req->mode == VI_MODE_DEFAULT)
+            return vi_fail(err, VI_ERR_INVALID,
+                           "parameters.verinfer_mode must be \"exact\" or \"fast\"%s%.64s%s",
+                           json_is_string(mode) ? " (got \"" : "",
+                           json_is_string(mode) ? json_string_value(mode) : "",
+                           json_is_string(mode) ? "\")" : "");
+    }
     req->parameters = json_incref(params);
     return VI_OK;
 }

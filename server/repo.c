@@ -102,12 +102,38 @@ static void instance_free(vi_repo_model *m)
         vi_engine_free(&m->verify_engine);
     if (m->verify_backend)
         m->verify_backend->destroy(m->verify_backend);
+    vi_engine_free(&m->fast_engine);
+    if (m->fast_backend)
+        m->fast_backend->destroy(m->fast_backend);
     vi_engine_free(&m->engine);
     if (m->backend)
         m->backend->destroy(m->backend);
     vi_model_free(&m->model);
     pthread_mutex_destroy(&m->verify_lock);
     free(m);
+}
+
+/* Gives the instance a fast-mode engine when the configuration makes a
+ * fast worker (a view of the exact engine's weights on its own stream). If
+ * that fails, the model still loads and fast-mode requests run on the
+ * exact engine (their receipts name it); the log says why. */
+static void fast_worker(vi_repo *r, vi_repo_model *m, const char *name)
+{
+    if (!r->cfg.make_worker)
+        return;
+    vi_error err = {{0}};
+    vi_status st = r->cfg.make_worker(r->cfg.backend_arg, m->backend, 1, &m->fast_backend, &err);
+    if (st == VI_OK && m->fast_backend)
+        st = vi_engine_init_view(&m->fast_engine, &m->engine, m->fast_backend, &err);
+    if (st == VI_OK && m->fast_backend) {
+        vi_infer_model_set_fast(&m->im, &m->fast_engine);
+        return;
+    }
+    if (m->fast_backend)
+        m->fast_backend->destroy(m->fast_backend);
+    m->fast_backend = NULL;
+    if (st != VI_OK)
+        repo_log(r, "model '%s': fast mode runs on the exact engine: %s", name, err.msg);
 }
 
 /* Loads DIR/name into a new instance with one reference (the repository's). */
@@ -141,10 +167,12 @@ static vi_status instance_create(vi_repo *r, const char *name, vi_model_metrics 
         st = vi_engine_init(&m->engine, &m->model, m->backend, err);
     if (st == VI_OK)
         st = vi_infer_model_init(&m->im, &m->model, &m->engine, err);
+    if (st == VI_OK)
+        fast_worker(r, m, name);
     if (st == VI_OK) {
         batch_config(&m->model.graph, &r->cfg.batch, &m->batch);
-        /* unsigned here: the HTTP thread that replies signs (routes_infer.c) */
-        m->batcher = vi_batcher_create(&m->im, &m->batch, NULL, metrics, err);
+        /* one signature per execution, made by the batcher */
+        m->batcher = vi_batcher_create(&m->im, &m->batch, r->cfg.key, metrics, err);
         if (!m->batcher)
             st = VI_ERR_INTERNAL;
     }
@@ -536,12 +564,17 @@ vi_status vi_repo_verify(vi_repo *r, vi_repo_model *m, const vi_kserve_request *
     vi_status st = VI_OK;
     pthread_mutex_lock(&m->verify_lock);
     if (!m->verify_ready) {
-        if (!m->verify_backend)
-            m->verify_backend = r->cfg.make_backend(r->cfg.backend_arg, err);
-        if (!m->verify_backend)
+        /* a worker sharing the weights when there is one, else a backend of its own */
+        if (!m->verify_backend && r->cfg.make_worker)
+            st = r->cfg.make_worker(r->cfg.backend_arg, m->backend, 0, &m->verify_backend, err);
+        if (st == VI_OK && !m->verify_backend &&
+            !(m->verify_backend = r->cfg.make_backend(r->cfg.backend_arg, err)))
             st = VI_ERR_INTERNAL;
+        int shared = st == VI_OK && m->verify_backend->weights_domain &&
+                     m->verify_backend->weights_domain == m->backend->weights_domain;
         if (st == VI_OK)
-            st = vi_engine_init(&m->verify_engine, &m->model, m->verify_backend, err);
+            st = shared ? vi_engine_init_view(&m->verify_engine, &m->engine, m->verify_backend, err)
+                        : vi_engine_init(&m->verify_engine, &m->model, m->verify_backend, err);
         if (st == VI_OK) {
             m->verify_ready = 1;
             st = vi_infer_model_init(&m->verify_im, &m->model, &m->verify_engine, err);

@@ -25,6 +25,15 @@
 /* Creates a fresh backend for one model instance (NULL + err on failure). */
 typedef vi_backend *(*vi_repo_backend_fn)(void *arg, vi_error *err);
 
+/* Creates a backend for another worker of an instance that shares `main`'s
+ * prepared weights (the same weights_domain) but has its own stream: fast 0
+ * for the verification engine, 1 for fast-mode requests (cuBLAS). *out NULL
+ * with VI_OK: there is no such backend (the verification engine then gets a
+ * make_backend backend with its own weights; fast-mode requests run on the
+ * exact engine). */
+typedef vi_status (*vi_repo_worker_fn)(void *arg, vi_backend *main, int fast, vi_backend **out,
+                                       vi_error *err);
+
 /* Receives one log line (no newline), e.g. "loaded model 'mlp' ...". */
 typedef void (*vi_repo_log_fn)(void *arg, const char *line);
 
@@ -41,7 +50,8 @@ typedef struct vi_repo_batch_overrides {
 typedef struct vi_repo_config {
     const char *dir;               /* the repository directory */
     vi_repo_backend_fn make_backend;
-    void *backend_arg;
+    vi_repo_worker_fn make_worker; /* may be NULL (as if it made none) */
+    void *backend_arg;             /* for both */
     EVP_PKEY *key;                 /* signs receipts; NULL: unsigned (must outlive the repo) */
     vi_repo_batch_overrides batch;
     vi_repo_log_fn log;            /* may be NULL */
@@ -55,6 +65,8 @@ typedef struct vi_repo_model {
     vi_backend *backend;
     vi_engine engine;
     vi_infer_model im;
+    vi_backend *fast_backend;      /* fast-mode requests (a view of engine); NULL: none */
+    vi_engine fast_engine;
     vi_batch_config batch;         /* what the batcher was started with */
     vi_batcher *batcher;
     vi_model_metrics *metrics;     /* owned by the repository entry: survives reloads */

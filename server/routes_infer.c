@@ -158,16 +158,9 @@ static void infer_reply(vi_http_req *r)
     uint8_t *bin = NULL;
     size_t json_len = 0, bin_len = 0;
     vi_error err = {{0}};
-    /* The batcher seals receipts unsigned; signing (the costliest step of a
-     * small request) happens here, on the HTTP threads, in parallel with the
-     * batcher computing the next batch. Sealing again recomputes the digest. */
-    const vi_server *srv = r->app;
-    vi_status st = VI_OK;
-    if (srv->key)
-        st = vi_receipt_seal(&job->res.receipt, srv->key, &err);
-    if (st == VI_OK)
-        st = vi_infer_response(&s->m->im, &s->req, &job->res, &json, &json_len, &bin, &bin_len,
-                               &err);
+    /* the receipt comes signed (with the batch it ran in) from the batcher */
+    vi_status st = vi_infer_response(&s->m->im, &s->req, &job->res, &json, &json_len, &bin,
+                                     &bin_len, &err);
     if (st != VI_OK) {
         fail(s, st, 1, err.msg);
         return;

@@ -1,6 +1,6 @@
 /* cuda/emu/emu_control.h — C interface to the CUDA emulator's test hooks:
- * pretend there is no device, make cudaMalloc fail, count live allocations
- * and kernel launches. Only the emulated build (verinfer_cuda_emu) has them. */
+ * pretend there is no device, make cudaMalloc fail, count live allocations,
+ * kernel launches and the operations of each stream. Only the emulated build (verinfer_cuda_emu) has them. */
 #ifndef VI_CUDA_EMU_CONTROL_H
 #define VI_CUDA_EMU_CONTROL_H
 
@@ -25,6 +25,12 @@ long vi_emu_live_allocations(void);
 
 /* Number of kernel launches that ran (all threads) since the program started. */
 long vi_emu_launch_count(void);
+
+/* Operations enqueued on a stream (a cudaStream_t passed as an opaque
+ * pointer) since it was created: kernel launches, cudaMemcpyAsync,
+ * cudaMemsetAsync and emulated cuBLAS calls; -1 for the default stream or a
+ * handle that is not a live stream. */
+long vi_emu_stream_ops(const void *stream);
 
 #ifdef __cplusplus
 }

@@ -450,7 +450,7 @@ void launch(const launch_desc &d)
         }
     }
     e->launch = nullptr;
-    count_launch();
+    count_launch(d.stream);
 }
 
 } // namespace vi_emu

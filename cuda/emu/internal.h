@@ -20,8 +20,12 @@ bool stream_valid(cudaStream_t s);
 /* Number of devices the emulator currently reports. */
 int device_count();
 
-/* Counts one kernel launch that ran. */
-void count_launch();
+/* Counts one kernel launch that ran on stream s (an operation of s too). */
+void count_launch(cudaStream_t s);
+
+/* Counts one operation (launch, async copy or memset, cuBLAS call) enqueued
+ * on stream s; nothing for the default stream or an invalid handle. */
+void count_stream_op(cudaStream_t s);
 
 } // namespace vi_emu
 

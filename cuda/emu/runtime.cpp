@@ -18,6 +18,7 @@
 
 struct CUstream_st {
     unsigned int flags;
+    long ops; /* operations enqueued on it (guarded by vi_emu::mu) */
 };
 
 struct CUevent_st {
@@ -159,9 +160,19 @@ int device_count()
     return ndevices.load();
 }
 
-void count_launch()
+void count_stream_op(cudaStream_t s)
+{
+    if (!s)
+        return;
+    std::lock_guard<std::mutex> lock(mu);
+    if (streams.count(s) != 0)
+        s->ops++;
+}
+
+void count_launch(cudaStream_t s)
 {
     launches.fetch_add(1);
+    count_stream_op(s);
 }
 
 } // namespace vi_emu
@@ -189,6 +200,13 @@ extern "C" long vi_emu_live_allocations(void)
 extern "C" long vi_emu_launch_count(void)
 {
     return vi_emu::launches.load();
+}
+
+extern "C" long vi_emu_stream_ops(const void *stream)
+{
+    std::lock_guard<std::mutex> lock(vi_emu::mu);
+    CUstream_st *s = (CUstream_st *)const_cast<void *>(stream);
+    return s && vi_emu::streams.count(s) != 0 ? s->ops : -1;
 }
 
 /* ==== Memory ==== */
@@ -240,6 +258,7 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, cudaMemcpy
 {
     if (!vi_emu::stream_valid(stream))
         return record_error(cudaErrorInvalidResourceHandle);
+    vi_emu::count_stream_op(stream);
     return cudaMemcpy(dst, src, count, kind);
 }
 
@@ -257,6 +276,7 @@ cudaError_t cudaMemsetAsync(void *dev_ptr, int value, size_t count, cudaStream_t
 {
     if (!vi_emu::stream_valid(stream))
         return record_error(cudaErrorInvalidResourceHandle);
+    vi_emu::count_stream_op(stream);
     return cudaMemset(dev_ptr, value, count);
 }
 
@@ -283,7 +303,7 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags)
         return record_error(cudaErrorInvalidValue);
     if (vi_emu::ndevices.load() < 1)
         return record_error(cudaErrorNoDevice);
-    CUstream_st *s = new CUstream_st{flags};
+    CUstream_st *s = new CUstream_st{flags, 0};
     std::lock_guard<std::mutex> lock(vi_emu::mu);
     vi_emu::streams.insert(s);
     *stream = s;

@@ -1,7 +1,12 @@
 /* tests/cli/test_cli.c — the verinfer command as users script it: help and
  * usage errors, gen-model determinism, digest, keygen, run + verify, and
  * verify naming the exact part that differs when one bit of a weight, an
- * input, an output, a receipt field or the signature is changed. */
+ * input, an output, a receipt field or the signature is changed. Fast mode:
+ * run --mode fast (or the request's parameter, or model.json's "mode")
+ * gives a receipt with mode "fast" and its tolerance, which verify checks
+ * within that tolerance and says so; signed claims outside it, or with
+ * outputs that do not match the digest, fail naming what is wrong, and an
+ * exact claim one ulp off fails. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +19,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "core/digest.h"
+#include "core/keys.h"
+#include "server/kserve.h"
+#include "server/receipt_json.h"
 #include "test_util.h"
 
 /* Runs `verinfer ARGS`, returns the exit status; out/err captured (freed by caller). */
@@ -347,6 +356,199 @@ static void test_backends_agree_or_explain(void **state)
     free(ref);
 }
 
+/* ==== fast mode ==== */
+
+static json_t *run_json(const char *args)
+{
+    char *out = NULL, *err = NULL;
+    int rc = vi(&out, &err, "run '%s' '%s' --key '%s' %s", W.model, W.req, W.key, args);
+    if (rc != 0)
+        fail_msg("run %s: exit %d: %s", args, rc, err ? err : "");
+    json_t *j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    free(out);
+    free(err);
+    return j;
+}
+
+static const char *rfield(json_t *resp, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(resp, "receipt"), key));
+}
+
+/* Runs verify on a response document; returns the exit status, *out the text. */
+static int verify_doc(json_t *resp, char **out)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/fast-response.json", W.dir);
+    assert_int_equal(json_dump_file(resp, path, JSON_COMPACT), 0);
+    return vi(out, NULL, "verify '%s' '%s' '%s'", W.model, W.req, path);
+}
+
+/* Makes the receipt commit to the response's current outputs and signs it
+ * again with the node key: a claim its signer really made. */
+static void recommit(json_t *resp)
+{
+    char *text = json_dumps(resp, JSON_COMPACT);
+    vi_kserve_response kr;
+    vi_receipt r;
+    vi_error err = {{0}};
+    EVP_PKEY *key = NULL;
+    assert_int_equal(vi_kserve_parse_response(text, strlen(text), NULL, 0, &kr, &err), VI_OK);
+    assert_int_equal(vi_receipt_from_json(kr.receipt, &r, &err), VI_OK);
+    assert_int_equal(vi_tensors_digest("outputs", kr.outputs, kr.n_outputs, r.output_digest, &err),
+                     VI_OK);
+    assert_int_equal(vi_key_load(W.key, &key, &err), VI_OK);
+    assert_int_equal(vi_receipt_seal(&r, key, &err), VI_OK);
+    json_object_set_new(resp, "receipt", vi_receipt_to_json(&r));
+    vi_key_free(key);
+    vi_kserve_response_free(&kr);
+    free(text);
+}
+
+/* outputs[0] ("probabilities") data element i. */
+static json_t *prob_data(json_t *resp)
+{
+    json_t *o = json_array_get(json_object_get(resp, "outputs"), 0);
+    assert_string_equal(json_string_value(json_object_get(o, "name")), "probabilities");
+    return json_object_get(o, "data");
+}
+
+static void test_fast_mode_run_and_verify(void **state)
+{
+    (void)state;
+    char *out = NULL, *err = NULL;
+    { int rc_ = vi(&out, &err, "run --help"); expect(0, rc_, out, "--mode M        exact (bit-exact) or fast"); }
+    free(out), free(err);
+    { int rc_ = vi(&out, &err, "run '%s' '%s' --mode turbo", W.model, W.req); expect(2, rc_, err, "verinfer run: --mode must be exact or fast (got 'turbo')"); }
+    free(out), free(err);
+
+    json_t *fast = run_json("--mode fast");
+    assert_string_equal(rfield(fast, "mode"), "fast");
+    assert_non_null(strstr(rfield(fast, "engine_id"), " backend/"));
+    json_t *params = json_object_get(json_object_get(fast, "receipt"), "parameters");
+    assert_string_equal(json_string_value(json_object_get(params, "tolerance_rtol")), "0.0234375");
+    assert_string_equal(json_string_value(json_object_get(params, "tolerance_atol")), "0.0234375");
+    assert_int_equal(verify_doc(fast, &out), 0);
+    assert_non_null(strstr(out, "output       ok        fast mode: outputs within rtol=0.0234375 "
+                                "atol=0.0234375 of exact re-execution, max abs diff "));
+    assert_non_null(strstr(out, "\nverified (fast mode: outputs within rtol=0.0234375 "
+                                "atol=0.0234375 of exact re-execution, max abs diff "));
+    free(out);
+
+    /* a signed fast claim with one output beyond the tolerance */
+    json_t *t = json_deep_copy(fast);
+    json_t *d = prob_data(t);
+    double exact = (float)json_number_value(json_array_get(d, 1)); /* the float the server sent */
+    float moved = (float)(exact + 0.5);
+    json_array_set_new(d, 1, json_real((double)moved));
+    recommit(t);
+    char want[512];
+    snprintf(want, sizeof want,
+             "output       MISMATCH  fast mode (rtol=0.0234375 atol=0.0234375): output "
+             "'probabilities' element [0, 1] is %.9g but exact re-execution gives %.9g: |diff| "
+             "%.9g > atol + rtol * |exact| = %.9g\n",
+             (double)moved, exact, (double)moved - exact, 0.0234375 + 0.0234375 * exact);
+    { int rc_ = verify_doc(t, &out); expect(1, rc_, out, want); }
+    assert_non_null(strstr(out, "output-data  ok "));
+    assert_non_null(strstr(out, "signature    ok "));
+    assert_non_null(strstr(out, "\nNOT VERIFIED\n"));
+    free(out);
+    json_decref(t);
+
+    /* inside the tolerance but not what the receipt commits to: the digest fails */
+    t = json_deep_copy(fast);
+    d = prob_data(t);
+    json_array_set_new(d, 1, json_real((double)(float)(exact + 0.001)));
+    { int rc_ = verify_doc(t, &out); expect(1, rc_, out, "output-data  MISMATCH  receipt says "); }
+    assert_non_null(strstr(out, "output       ok        fast mode: outputs within"));
+    free(out);
+    /* ... and once committed and signed, it is a valid fast claim */
+    recommit(t);
+    { int rc_ = verify_doc(t, &out); expect(0, rc_, out, "\nverified (fast mode: outputs within"); }
+    free(out);
+    json_decref(t);
+
+    /* an exact claim one ulp off, committed and signed: not bit-exact */
+    json_t *ex = json_load_file(W.resp, 0, NULL);
+    assert_string_equal(rfield(ex, "mode"), "exact");
+    d = prob_data(ex);
+    float f = (float)json_number_value(json_array_get(d, 1));
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u += 1;
+    memcpy(&f, &u, 4);
+    json_array_set_new(d, 1, json_real((double)f));
+    recommit(ex);
+    { int rc_ = verify_doc(ex, &out); expect(1, rc_, out, "output       MISMATCH  receipt says "); }
+    assert_non_null(strstr(out, " but the re-executed output digest is "));
+    assert_non_null(strstr(out, "output-data  ok "));
+    assert_non_null(strstr(out, "\nNOT VERIFIED\n"));
+    free(out);
+    json_decref(ex);
+
+    /* exact and fast give the same outputs on the CPU; the flag beats the request */
+    json_t *plain = run_json("--mode exact");
+    assert_string_equal(rfield(plain, "mode"), "exact");
+    if (strstr(rfield(fast, "engine_id"), " backend/cpu"))
+        assert_string_equal(rfield(plain, "output_digest"), rfield(fast, "output_digest"));
+    json_decref(plain);
+    json_decref(fast);
+}
+
+static void test_fast_mode_from_request_and_model(void **state)
+{
+    (void)state;
+    /* the request's parameters.verinfer_mode */
+    json_t *req = json_load_file(W.req, 0, NULL);
+    json_object_set_new(req, "parameters", json_pack("{s:s}", "verinfer_mode", "fast"));
+    char rp[700];
+    snprintf(rp, sizeof rp, "%s/fast-request.json", W.dir);
+    assert_int_equal(json_dump_file(req, rp, JSON_COMPACT), 0);
+    char *out = NULL, *err = NULL;
+    assert_int_equal(vi(&out, NULL, "run '%s' '%s'", W.model, rp), 0);
+    json_t *r = json_loads(out, 0, NULL);
+    assert_string_equal(rfield(r, "mode"), "fast");
+    json_decref(r);
+    free(out);
+    assert_int_equal(vi(&out, NULL, "run '%s' '%s' --mode exact", W.model, rp), 0);
+    r = json_loads(out, 0, NULL);
+    assert_string_equal(rfield(r, "mode"), "exact");
+    json_decref(r);
+    free(out);
+    json_object_set_new(req, "parameters", json_pack("{s:s}", "verinfer_mode", "quick"));
+    assert_int_equal(json_dump_file(req, rp, JSON_COMPACT), 0);
+    { int rc_ = vi(NULL, &err, "run '%s' '%s'", W.model, rp); expect(1, rc_, err, "parameters.verinfer_mode must be \"exact\" or \"fast\" (got \"quick\")"); }
+    free(err);
+    json_decref(req);
+
+    /* model.json "mode": "fast" with its own tolerance */
+    char copy[700], cmd[2048], mj[800];
+    snprintf(copy, sizeof copy, "%s/mlp-fast", W.dir);
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", W.model, copy);
+    assert_int_equal(system(cmd), 0);
+    snprintf(mj, sizeof mj, "%s/model.json", copy);
+    json_t *m = json_load_file(mj, JSON_PRESERVE_ORDER, NULL);
+    json_object_set_new(m, "mode", json_string("fast"));
+    json_object_set_new(m, "fast_tolerance", json_pack("{s:f, s:f}", "rtol", 0.001, "atol", 0.0001));
+    assert_int_equal(json_dump_file(m, mj, JSON_INDENT(2) | JSON_PRESERVE_ORDER), 0);
+    json_decref(m);
+    char rsp[700];
+    snprintf(rsp, sizeof rsp, "%s/model-fast-response.json", W.dir);
+    assert_int_equal(vi(NULL, NULL, "run '%s' '%s' -o '%s'", copy, W.req, rsp), 0);
+    json_t *resp = json_load_file(rsp, 0, NULL);
+    assert_string_equal(rfield(resp, "mode"), "fast");
+    json_t *params = json_object_get(json_object_get(resp, "receipt"), "parameters");
+    assert_string_equal(json_string_value(json_object_get(params, "tolerance_rtol")), "0.001");
+    assert_string_equal(json_string_value(json_object_get(params, "tolerance_atol")), "0.0001");
+    json_decref(resp);
+    { int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s' --allow-unsigned", copy, W.req, rsp); expect(0, rc_, out, "\nverified (fast mode: outputs within rtol=0.001 atol=0.0001 of exact re-execution"); }
+    free(out);
+    /* verified against the original model (tolerance 0.0234375) it is another model */
+    { int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s' --allow-unsigned", W.model, W.req, rsp); expect(1, rc_, out, "weights      MISMATCH"); }
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +560,8 @@ int main(void)
         cmocka_unit_test(test_verify_detects_changed_input_and_weights),
         cmocka_unit_test(test_bad_requests_are_rejected),
         cmocka_unit_test(test_backends_agree_or_explain),
+        cmocka_unit_test(test_fast_mode_run_and_verify),
+        cmocka_unit_test(test_fast_mode_from_request_and_model),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -322,7 +322,7 @@ static const reject_case CASES[] = {
      "\"format_version\" must be an integer"},
     {HEAD "'extra':1," IN_X "'outputs':[" Y16 "],'graph':[" RELU("x", "y") "]}", VI_ERR_INVALID,
      "top level: unknown key 'extra' (allowed: format, format_version, name, version, "
-     "max_batch_size, dynamic_batching, inputs, outputs, graph)"},
+     "max_batch_size, dynamic_batching, mode, fast_tolerance, inputs, outputs, graph)"},
     {HEAD IN_X "'outputs':[" Y16 "]}", VI_ERR_INVALID, "missing \"graph\""},
     {HEAD IN_X "'outputs':[" Y16 "],'graph':{}}", VI_ERR_INVALID, "\"graph\" must be an array"},
     {HEAD "'inputs':[],'outputs':[" Y16 "],'graph':[" RELU("x", "y") "]}", VI_ERR_INVALID,
@@ -624,8 +624,8 @@ static void test_limits(void **state)
     at = snprintf(deep, sizeof deep, "{\"x\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[\"}");
     assert_int_equal(vi_manifest_parse(deep, (size_t)at, &FX.st, &g, &err), VI_ERR_INVALID);
     assert_string_equal(err.msg, "top level: unknown key 'x' (allowed: format, format_version, "
-                                 "name, version, max_batch_size, dynamic_batching, inputs, "
-                                 "outputs, graph)");
+                                 "name, version, max_batch_size, dynamic_batching, mode, "
+                                 "fast_tolerance, inputs, outputs, graph)");
 }
 
 int main(void)

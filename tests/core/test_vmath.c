@@ -3,7 +3,12 @@
  * around every threshold of the algorithms (bound: < 1 ulp, and <= 1.5 ulp
  * for rsqrt, which is two roundings by definition), exact special values
  * (NaN, +-0, +-inf, overflow, underflow), and golden bit patterns that pin the
- * implementation: any change of a constant or an operation fails here. */
+ * implementation: any change of a constant or an operation fails here.
+ * log, sin and cos also get their own thresholds (log's reduction boundary,
+ * every power of two, the floats nearest to multiples of pi/2, the switch
+ * between the two argument reductions at 2^17) and a sweep of about 2 million
+ * evenly spaced bit patterns each (log: all positive floats; sin, cos:
+ * |x| <= 2^16). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,6 +47,9 @@ static float call_erf(float x) { return vi_erff(x); }
 static float call_sigmoid(float x) { return vi_sigmoidf(x); }
 static float call_sqrt(float x) { return vi_sqrtf(x); }
 static float call_rsqrt(float x) { return vi_rsqrtf(x); }
+static float call_log(float x) { return vi_logf(x); }
+static float call_sin(float x) { return vi_sinf(x); }
+static float call_cos(float x) { return vi_cosf(x); }
 
 typedef struct {
     const char *name;
@@ -61,6 +69,9 @@ static const fn_case FNS[] = {
     {"sigmoid", call_sigmoid, ref_sigmoid, 1.0, -105.0f, 20.0f, 0x30000000u, 0x42d20000u, 0},
     {"sqrt", call_sqrt, sqrt, 0.5, 0.0f, 1.0e6f, 0x00000000u, 0x7f7fffffu, 1},
     {"rsqrt", call_rsqrt, ref_rsqrt, 1.5, 0.0f, 1.0e6f, 0x00000001u, 0x7f7fffffu, 1},
+    {"log", call_log, log, 1.0, 0.0f, 4.0f, 0x00000001u, 0x7f7fffffu, 1},
+    {"sin", call_sin, sin, 1.0, -9000.0f, 9000.0f, 0x00000000u, 0x7f7fffffu, 0},
+    {"cos", call_cos, cos, 1.0, -9000.0f, 9000.0f, 0x00000000u, 0x7f7fffffu, 0},
 };
 #define N_FNS (sizeof FNS / sizeof FNS[0])
 
@@ -206,6 +217,77 @@ static void test_edge_accuracy(void **state)
     }
 }
 
+/* Thresholds of log, sin and cos: log's reduction boundary sqrt(1/2), the
+ * neighbourhood of 1, every power of two; the floats nearest to multiples of
+ * pi/2 (each n pi/2 up to 2^17, then the hardest cases of the whole range,
+ * found by a search over all floats), and the Cody-Waite / Payne-Hanek
+ * switch at 2^17. */
+static void test_edge_accuracy_log_trig(void **state)
+{
+    (void)state;
+    const fn_case *lg = &FNS[N_FNS - 3], *sn = &FNS[N_FNS - 2], *cs = &FNS[N_FNS - 1];
+    err_stats sl = {0}, ss = {0}, sc = {0};
+    for (int d = -64; d <= 64; d++) {
+        check_one(lg, from_bits(0x3f3504f3u + (uint32_t)d), &sl); /* sqrt(1/2) */
+        check_one(lg, from_bits(0x3fb504f3u + (uint32_t)d), &sl); /* sqrt(2) */
+    }
+    for (int d = -4096; d <= 4096; d++)
+        check_one(lg, from_bits(0x3f800000u + (uint32_t)d), &sl); /* around 1 */
+    for (uint32_t e = 0; e < 255; e++)
+        for (int d = -2; d <= 2; d++) {
+            int64_t b = ((int64_t)e << 23) + d;
+            if (b >= 1 && b <= 0x7f7fffff)
+                check_one(lg, from_bits((uint32_t)b), &sl);
+        }
+    for (int64_t n = 1; n <= 83443; n++) {
+        float c = (float)((double)n * 1.57079632679489661923);
+        for (int d = -2; d <= 2; d++) {
+            float x = from_bits(bits(c) + (uint32_t)d);
+            check_one(sn, x, &ss);
+            check_one(cs, -x, &sc);
+        }
+    }
+    static const uint32_t HARD[] = {
+        0x437ce5f1u, 0x43fce5f1u, 0x4096cbe4u, 0x474d246fu, 0x447ce5f1u, /* < 2^17 */
+        0x6f79be45u, 0x50a3e87fu, 0x6ff9be45u, 0x5123e87fu, 0x6a1976f1u, /* >= 2^17 */
+        0x47ffffffu, 0x48000000u, 0x48000001u, 0x3f490fdbu, 0x3f490fdau, /* 2^17, pi/4 */
+        0x7f7fffffu, 0x7f000000u, 0x4b800000u, 0x4c000000u, 0x5f000000u,
+    };
+    for (size_t i = 0; i < sizeof HARD / sizeof HARD[0]; i++)
+        for (int d = -3; d <= 3; d++) {
+            float x = from_bits(HARD[i] + (uint32_t)d);
+            if (!isfinite(x))
+                continue;
+            check_one(sn, x, &ss);
+            check_one(sn, -x, &ss);
+            check_one(cs, x, &sc);
+            check_one(cs, -x, &sc);
+        }
+    printf("log      edges: max %.4f ulp at %08x over %ld inputs\n", sl.max_err, sl.max_at, sl.n);
+    printf("sin      edges: max %.4f ulp at %08x over %ld inputs\n", ss.max_err, ss.max_at, ss.n);
+    printf("cos      edges: max %.4f ulp at %08x over %ld inputs\n", sc.max_err, sc.max_at, sc.n);
+}
+
+/* Evenly spaced bit patterns: every 1021st positive float for log, every
+ * 571st with |x| <= 2^16 for sin and cos (about 2 million each, both signs
+ * for sin and cos), all within the bound. */
+static void test_range_sweep_log_trig(void **state)
+{
+    (void)state;
+    const fn_case *lg = &FNS[N_FNS - 3], *sn = &FNS[N_FNS - 2], *cs = &FNS[N_FNS - 1];
+    err_stats sl = {0}, ss = {0}, sc = {0};
+    for (uint32_t b = 1; b < 0x7f800000u; b += 1021u)
+        check_one(lg, from_bits(b), &sl);
+    for (uint32_t b = 0; b <= 0x47800000u; b += 571u) {
+        check_one(sn, from_bits(b), &ss);
+        check_one(cs, from_bits(b | 0x80000000u), &sc);
+    }
+    printf("log      sweep: max %.4f ulp at %08x over %ld inputs\n", sl.max_err, sl.max_at, sl.n);
+    printf("sin      sweep: max %.4f ulp at %08x over %ld inputs\n", ss.max_err, ss.max_at, ss.n);
+    printf("cos      sweep: max %.4f ulp at %08x over %ld inputs\n", sc.max_err, sc.max_at, sc.n);
+    assert_true(sl.n > 2000000 && ss.n > 2000000 && sc.n > 2000000);
+}
+
 /* ==== Special values, exactly ==== */
 
 typedef struct {
@@ -287,6 +369,32 @@ static void test_special_values(void **state)
     check_pairs("sigmoid", call_sigmoid, SIGMOID, sizeof SIGMOID / sizeof SIGMOID[0]);
     check_pairs("sqrt", call_sqrt, SQRT, sizeof SQRT / sizeof SQRT[0]);
     check_pairs("rsqrt", call_rsqrt, RSQRT, sizeof RSQRT / sizeof RSQRT[0]);
+    static const bits_pair LOG[] = {
+        {P_ZERO, N_INF}, {N_ZERO, N_INF}, {P_INF, P_INF}, {N_INF, QNAN},
+        {M_ONE, QNAN}, {0x80000001u, QNAN}, {0xff7fffffu, QNAN},
+        {ONE, P_ZERO},                 /* log 1 = +0 exactly */
+        {0x40000000u, 0x3f317218u},    /* log 2 = RN(ln 2) */
+        {0x00000001u, 0xc2ce8ed0u},    /* log 2^-149 = -103.278931 */
+        {0x7f7fffffu, 0x42b17218u},    /* log FLT_MAX = 88.7228394 */
+        {0x3f800001u, 0x33ffffffu},    /* log(1 + 2^-23) = 2^-23 - 2^-47 + ... */
+        {0x3f7fffffu, 0xb3800000u},    /* log(1 - 2^-24) = -2^-24 - ... */
+    };
+    static const bits_pair SIN[] = {
+        {P_ZERO, P_ZERO}, {N_ZERO, N_ZERO}, {P_INF, QNAN}, {N_INF, QNAN},
+        {0x00000001u, 0x00000001u}, {0x80000001u, 0x80000001u}, /* sin x rounds to x below 2^-12 */
+        {0x39800000u, 0x39800000u},    /* sin 2^-12 = 2^-12 - 2^-37.6 rounds to 2^-12 */
+        {0x3fc90fdbu, ONE},            /* sin RN(pi/2) = 1 */
+        {0x40490fdbu, 0xb3bbbd2eu},    /* sin RN(pi) = pi - RN(pi) = -8.74e-8 */
+    };
+    static const bits_pair COS[] = {
+        {P_ZERO, ONE}, {N_ZERO, ONE}, {P_INF, QNAN}, {N_INF, QNAN},
+        {0x00000001u, ONE}, {0x80000001u, ONE}, {0x39800000u, ONE},
+        {0x40490fdbu, M_ONE},          /* cos RN(pi) = -1 */
+        {0x3fc90fdbu, 0xb33bbd2eu},    /* cos RN(pi/2) = pi/2 - RN(pi/2) = -4.37e-8 */
+    };
+    check_pairs("log", call_log, LOG, sizeof LOG / sizeof LOG[0]);
+    check_pairs("sin", call_sin, SIN, sizeof SIN / sizeof SIN[0]);
+    check_pairs("cos", call_cos, COS, sizeof COS / sizeof COS[0]);
 
     /* NaN in (quiet or signalling, either sign, any payload) -> quiet NaN out */
     static const uint32_t NANS[] = {0x7fc00000u, 0xffc00000u, 0x7f800001u, 0xff800001u,
@@ -371,6 +479,33 @@ static const bits_pair G_RSQRT[] = {
     {0x42af4830u, 0x3ddac3a4u}, {0x42c80000u, 0x3dcccccdu}, {0x3a83126fu, 0x41fcfb71u}, {0x38d1b717u, 0x42c80000u},
     {0x00400000u, 0x5f3504f3u}, {0x3eb1c512u, 0x3fd93a63u}, {0x3e91ac17u, 0x3feff844u},
 };
+static const bits_pair G_LOG[] = {
+    {0x3f800000u, 0x00000000u}, {0x3dcccccdu, 0xc0135d8eu}, {0x3e800000u, 0xbfb17218u}, {0x3ebe870fu, 0xbf7d1027u},
+    {0x3f000000u, 0xbf317218u}, {0x3f19999au, 0xbf02c577u}, {0x3f400000u, 0xbe934b11u}, {0x3f7fdc09u, 0xba0fe61cu},
+    {0x3f808803u, 0x3b87baf0u}, {0x3fc00000u, 0x3ecf991fu}, {0x40000000u, 0x3f317218u}, {0x40490fdbu, 0x3f928683u},
+    {0x40b00000u, 0x3fda352fu}, {0x41200000u, 0x40135d8eu}, {0x41a00000u, 0x403fba14u}, {0x42adfbb4u, 0x408ee7eeu},
+    {0x42c80000u, 0x40935d8eu}, {0x3a83126fu, 0xc0dd0c55u}, {0x38d1b717u, 0xc1135d8eu}, {0x00400000u, 0xc2b00f34u},
+    {0x3f3504f3u, 0xbeb17219u}, {0x3f3504f2u, 0xbeb1721bu}, {0x3fb504f3u, 0x3eb17217u}, {0x7f000000u, 0x42b00f34u},
+    {0x5f800000u, 0x42317218u},
+};
+static const bits_pair G_SIN[] = {
+    {0x3f800000u, 0x3f576aa4u}, {0xbf800000u, 0xbf576aa4u}, {0x3dcccccdu, 0x3dcc7577u}, {0xbdcccccdu, 0xbdcc7577u},
+    {0x3e800000u, 0x3e7d5777u}, {0x3f000000u, 0x3ef57744u}, {0xbf19999au, 0xbf108c69u}, {0x3f490fdbu, 0x3f3504f4u},
+    {0x3fc90fdbu, 0x3f800000u}, {0x40000000u, 0x3f68c7b7u}, {0xc0490fdbu, 0x33bbbd2eu}, {0x40b00000u, 0xbf349e4au},
+    {0x41200000u, 0xbf0b44f8u}, {0xc1a00000u, 0xbf69b6c8u}, {0x42c80000u, 0xbf01a12eu}, {0x3a83126fu, 0x3a83126eu},
+    {0x00400000u, 0x00400000u}, {0x45800000u, 0xbf183a75u}, {0x4600c000u, 0x3ec6378au}, {0x46fffe00u, 0x3e4001b8u},
+    {0x477fff00u, 0x3f7b3848u}, {0x47ffffffu, 0xbf7fd979u}, {0x48000000u, 0xbf7fc5ecu}, {0x4b800000u, 0xbf47917cu},
+    {0x5f000000u, 0x3f7ffb70u}, {0x6f79be45u, 0x3f800000u}, {0x7f7fffffu, 0xbf0599b3u},
+};
+static const bits_pair G_COS[] = {
+    {0x3f800000u, 0x3f0a5141u}, {0xbf800000u, 0x3f0a5141u}, {0x3dcccccdu, 0x3f7eb898u}, {0xbdcccccdu, 0x3f7eb898u},
+    {0x3e800000u, 0x3f780aa5u}, {0x3f000000u, 0x3f60a940u}, {0xbf19999au, 0x3f534932u}, {0x3f490fdbu, 0x3f3504f3u},
+    {0x3fc90fdbu, 0xb33bbd2eu}, {0x40000000u, 0xbed51133u}, {0xc0490fdbu, 0xbf800000u}, {0x40b00000u, 0x3f356b62u},
+    {0x41200000u, 0xbf56cd64u}, {0xc1a00000u, 0x3ed0f022u}, {0x42c80000u, 0x3f5cc0eeu}, {0x3a83126fu, 0x3f7ffff8u},
+    {0x00400000u, 0x3f800000u}, {0x45800000u, 0x3f4dd254u}, {0x4600c000u, 0xbf6c097fu}, {0x46fffe00u, 0x3f7b759cu},
+    {0x477fff00u, 0x3e44f5d5u}, {0x47ffffffu, 0x3d0c6d6au}, {0x48000000u, 0x3d2c676bu}, {0x4b800000u, 0x3f2056b4u},
+    {0x5f000000u, 0x3c41551cu}, {0x6f79be45u, 0xb0ddeea9u}, {0x7f7fffffu, 0x3f5a5f96u},
+};
 static const golden_table GOLDEN[] = {
     {"exp", call_exp, G_EXP, sizeof G_EXP / sizeof G_EXP[0]},
     {"expm1", call_expm1, G_EXPM1, sizeof G_EXPM1 / sizeof G_EXPM1[0]},
@@ -379,6 +514,9 @@ static const golden_table GOLDEN[] = {
     {"sigmoid", call_sigmoid, G_SIGMOID, sizeof G_SIGMOID / sizeof G_SIGMOID[0]},
     {"sqrt", call_sqrt, G_SQRT, sizeof G_SQRT / sizeof G_SQRT[0]},
     {"rsqrt", call_rsqrt, G_RSQRT, sizeof G_RSQRT / sizeof G_RSQRT[0]},
+    {"log", call_log, G_LOG, sizeof G_LOG / sizeof G_LOG[0]},
+    {"sin", call_sin, G_SIN, sizeof G_SIN / sizeof G_SIN[0]},
+    {"cos", call_cos, G_COS, sizeof G_COS / sizeof G_COS[0]},
 };
 
 static void test_golden_bits(void **state)
@@ -418,7 +556,8 @@ static void test_output_digests(void **state)
         {call_exp, 0x35816345e6f5385full},     {call_expm1, 0x05d3c0a3558ceb96ull},
         {call_tanh, 0x10e29c6da2bd6938ull},    {call_erf, 0xe52f5c8ebed71e7aull},
         {call_sigmoid, 0x92db48a1beecea3bull}, {call_sqrt, 0x5933331cdf0ad56full},
-        {call_rsqrt, 0x35591b77451722b5ull},
+        {call_rsqrt, 0x35591b77451722b5ull},  {call_log, 0xcc53ac3d67eb6d2cull},
+        {call_sin, 0xff8120d572bfb5fcull},     {call_cos, 0x2992b5006efe1226ull},
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof D / sizeof D[0]; i++) {
@@ -452,6 +591,8 @@ int main(void)
         cmocka_unit_test(test_golden_bits),
         cmocka_unit_test(test_output_digests),
         cmocka_unit_test(test_edge_accuracy),
+        cmocka_unit_test(test_edge_accuracy_log_trig),
+        cmocka_unit_test(test_range_sweep_log_trig),
         cmocka_unit_test(test_random_accuracy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

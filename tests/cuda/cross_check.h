@@ -2,7 +2,8 @@
  * emulated test (tests/cuda/test_cuda_ops.c) and the GPU conformance suite
  * (bench/gpu_conformance.c): every op on odd and even shapes, and whole
  * generated models through the engine, run on a reference backend (the
- * scalar CPU) and a backend under test, compared with memcmp. Outputs of the
+ * scalar CPU) and a backend under test, compared with memcmp (models also in
+ * fast mode: within the model's tolerance, core/tolerance.h). Outputs of the
  * backend under test are surrounded by guard bytes that must survive.
  *
  * Header-only (static functions) so that both programs compile it without
@@ -20,6 +21,7 @@
 #include "core/engine.h"
 #include "core/model.h"
 #include "core/order.h"
+#include "core/tolerance.h"
 #include "models/gen_model.h"
 
 #define XC_GUARD 64          /* guard bytes before and after each output */
@@ -578,15 +580,19 @@ XC_FN void xc_run_op_cases(xc_ctx *c)
 /* ==== whole models ==== */
 
 /* Runs `rows` random rows of the model in `dir` through the engine on both
- * backends and reports one result per output. Returns 0, or -1 when the model
- * could not be loaded or an engine failed (reported as a difference). */
-XC_FN int xc_model_case(xc_ctx *c, const char *dir, const char *name, int64_t rows)
+ * backends and reports one result per output: equal bits, or with `fast`
+ * every output within the model's fast-mode tolerance (core/tolerance.h;
+ * op "fast", the note giving the largest deviations). Returns 0, or -1 when
+ * the model could not be loaded or an engine failed (reported as a
+ * difference). */
+XC_FN int xc_model_case_mode(xc_ctx *c, const char *dir, const char *name, int64_t rows,
+                             int fast)
 {
     vi_model m;
     vi_error err = {{0}};
     xc_result r;
     memset(&r, 0, sizeof r);
-    r.op = "model";
+    r.op = fast ? "fast" : "model";
     r.first_diff = -1;
     snprintf(r.shape, sizeof r.shape, "%.60s rows=%lld", name, (long long)rows);
     if (vi_model_load(&m, dir, &err) != VI_OK) {
@@ -651,6 +657,20 @@ XC_FN int xc_model_case(xc_ctx *c, const char *dir, const char *name, int64_t ro
         snprintf(ro.shape, sizeof ro.shape, "%.60s rows=%lld output '%.60s'", name, (long long)rows,
                  v->name);
         ro.equal = 1;
+        if (fast) {
+            vi_tolerance tol;
+            vi_tol_report tr;
+            vi_error terr = {{0}};
+            vi_tolerance_of_model(g, &tol);
+            ro.equal = vi_tolerance_compare(&tol, &out[1][o], 1, &out[0][o], 1, &tr, &terr) ==
+                       VI_OK;
+            if (ro.equal)
+                snprintf(ro.note, sizeof ro.note, "within rtol=atol=%g: max abs %.3g, rel %.3g",
+                         tol.rtol, tr.max_abs, tr.max_rel);
+            else
+                snprintf(ro.note, sizeof ro.note, "%.250s", terr.msg);
+            n = 0; /* no bitwise comparison */
+        }
         for (int64_t k = 0; k < n; k++)
             if (memcmp((char *)out[0][o].data + (size_t)k * esz,
                        (char *)out[1][o].data + (size_t)k * esz, esz) != 0) {
@@ -681,10 +701,17 @@ XC_FN int xc_model_case(xc_ctx *c, const char *dir, const char *name, int64_t ro
     return rc;
 }
 
+/* xc_model_case_mode comparing bits. */
+XC_FN int xc_model_case(xc_ctx *c, const char *dir, const char *name, int64_t rows)
+{
+    return xc_model_case_mode(c, dir, name, rows, 0);
+}
+
 /* Generates the test models (mlps over every activation, layout and weight
  * dtype with odd widths, and all-ops) under tmpdir and compares each at
- * several batch sizes. max_rows caps the batch (the emulation is slow). */
-XC_FN void xc_run_models(xc_ctx *c, const char *tmpdir, int64_t max_rows)
+ * several batch sizes: bit for bit, or (fast) within each model's fast-mode
+ * tolerance. max_rows caps the batch (the emulation is slow). */
+XC_FN void xc_run_models_mode(xc_ctx *c, const char *tmpdir, int64_t max_rows, int fast)
 {
     static const vi_dtype DT[] = {VI_DT_FP32, VI_DT_FP16, VI_DT_BF16};
     for (int p = 0; p <= VI_GEN_ACT_COUNT; p++) {
@@ -727,8 +754,14 @@ XC_FN void xc_run_models(xc_ctx *c, const char *tmpdir, int64_t max_rows)
         static const int64_t ROWS[] = {1, 2, 7, 20, 64};
         for (size_t ri = 0; ri < sizeof ROWS / sizeof ROWS[0]; ri++)
             if (ROWS[ri] <= max_rows)
-                xc_model_case(c, dir, name, ROWS[ri]);
+                xc_model_case_mode(c, dir, name, ROWS[ri], fast);
     }
+}
+
+/* xc_run_models_mode comparing bits. */
+XC_FN void xc_run_models(xc_ctx *c, const char *tmpdir, int64_t max_rows)
+{
+    xc_run_models_mode(c, tmpdir, max_rows, 0);
 }
 
 #endif

@@ -1,7 +1,8 @@
 /* tests/cuda/test_cuda_pool.c — the CUDA backend's device memory pool and
  * pinned staging, run on the host emulation: size classes, reuse of freed
  * blocks, the cap on cached bytes, repeated engine runs that allocate
- * nothing new after the first while matching the CPU bit for bit, reported
+ * nothing new after the first while matching the CPU bit for bit, the
+ * split-K workspace taken from and given back to the pool, reported
  * allocation failures, chunked copies through the staging buffers, several
  * threads at once, and destroy giving back every allocation. */
 #include <pthread.h>
@@ -349,6 +350,77 @@ static void test_failed_allocation_empties_the_cache(void **state)
     b->destroy(b);
 }
 
+/* ==== the split-K workspace ==== */
+
+/* The workspace of the split-K kernels is a pool block, given back right
+ * after the product is enqueued: the second product reuses it, its failure
+ * is VI_ERR_NOMEM with nothing lost, and the bits stay the CPU's. */
+static void test_splitk_workspace_comes_from_the_pool(void **state)
+{
+    (void)state;
+    enum { M = 5, N = 300, K = 500 }; /* 4 chunks: 4 * 5 * 300 floats = 24000 bytes */
+    vi_error err = {{0}};
+    long live0 = vi_emu_live_allocations();
+    vi_backend *b = cuda_dut(), *cpu = vi_cpu_backend_create(1, VI_ISA_SCALAR, &err);
+    assert_non_null(cpu);
+    assert_int_equal(vi_cuda_backend_set_linear_path(b, VI_CUDA_LIN_SPLITK, &err), VI_OK);
+    static float w[N * K], x[M * K], bias[N], want[M * N], got[M * N];
+    vt_rng rng = {4242};
+    for (int i = 0; i < N * K; i++)
+        w[i] = vt_uniform(&rng, -1.0f, 1.0f);
+    for (int i = 0; i < M * K; i++)
+        x[i] = vt_uniform(&rng, -2.0f, 2.0f);
+    for (int i = 0; i < N; i++)
+        bias[i] = vt_uniform(&rng, -1.0f, 1.0f);
+    void *pc = NULL, *pg = NULL;
+    assert_int_equal(cpu->linear_prepare(cpu, w, N, K, 1, bias, &pc, &err), VI_OK);
+    assert_int_equal(cpu->linear(cpu, pc, x, M, want), VI_OK);
+    assert_int_equal(b->linear_prepare(b, w, N, K, 1, bias, &pg, &err), VI_OK);
+    float *dx = b->alloc(b, sizeof x), *dy = b->alloc(b, sizeof got);
+    assert_non_null(dx);
+    assert_non_null(dy);
+    assert_int_equal(b->upload(b, dx, x, sizeof x), VI_OK);
+    vi_cuda_pool_stats s0 = stats(b);
+    long live1 = vi_emu_live_allocations();
+
+    assert_int_equal(b->linear(b, pg, dx, M, dy), VI_OK);
+    vi_cuda_pool_stats s1 = stats(b);
+    assert_int_equal(s1.misses, s0.misses + 1); /* the workspace, from cudaMalloc once */
+    assert_int_equal(s1.in_use_blocks, s0.in_use_blocks); /* and back in the pool */
+    assert_int_equal(s1.cached_blocks, s0.cached_blocks + 1);
+    assert_int_equal(s1.cached_bytes, s0.cached_bytes + vi_cuda_pool_class_size(24000));
+    assert_int_equal(vi_emu_live_allocations(), live1 + 1);
+    assert_int_equal(b->download(b, got, dy, sizeof got), VI_OK);
+    assert_memory_equal(got, want, sizeof want);
+
+    memset(got, 0, sizeof got);
+    assert_int_equal(b->linear(b, pg, dx, M, dy), VI_OK);
+    vi_cuda_pool_stats s2 = stats(b);
+    assert_int_equal(s2.misses, s1.misses);
+    assert_int_equal(s2.hits, s1.hits + 1);
+    assert_int_equal(vi_emu_live_allocations(), live1 + 1);
+    assert_int_equal(b->download(b, got, dy, sizeof got), VI_OK);
+    assert_memory_equal(got, want, sizeof want);
+
+    /* nothing cached and no device memory left: the product fails cleanly */
+    assert_int_equal(vi_cuda_backend_set_pool_cap(b, 0, &err), VI_OK);
+    assert_int_equal(vi_emu_live_allocations(), live1);
+    vi_emu_fail_alloc_after(0);
+    vi_status st = b->linear(b, pg, dx, M, dy);
+    vi_emu_fail_alloc_after(-1);
+    assert_int_equal(st, VI_ERR_NOMEM);
+    assert_int_equal(stats(b).in_use_blocks, s0.in_use_blocks);
+    assert_int_equal(vi_emu_live_allocations(), live1);
+
+    b->free(b, dx);
+    b->free(b, dy);
+    b->linear_release(b, pg);
+    cpu->linear_release(cpu, pc);
+    b->destroy(b);
+    cpu->destroy(cpu);
+    assert_int_equal(vi_emu_live_allocations(), live0);
+}
+
 /* ==== staging ==== */
 
 static void test_copies_through_pinned_staging(void **state)
@@ -470,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_repeated_runs_allocate_nothing_new_all_ops),
         cmocka_unit_test(test_allocation_failure_is_reported),
         cmocka_unit_test(test_failed_allocation_empties_the_cache),
+        cmocka_unit_test(test_splitk_workspace_comes_from_the_pool),
         cmocka_unit_test(test_copies_through_pinned_staging),
         cmocka_unit_test(test_threads_share_the_pool),
         cmocka_unit_test(test_destroy_releases_everything),

@@ -8,7 +8,12 @@
  * `verinfer run`; a sample is also checked against the CLI itself), every
  * receipt must carry a valid signature by the server's key, a sample must
  * verify through POST /v2/models/mlp/verify, and /metrics must show fewer
- * executions than requests with exactly the rows sent. The server is stopped
+ * executions than requests with exactly the rows sent. Receipts of one
+ * execution share one signature ("ed25519-merkle"): at least one batch of
+ * more than one receipt must form, and the receipts under each batch root
+ * must be exactly that batch (indices 0..size-1, one signature); batch-signed
+ * receipts are also verified through the endpoint and one with `verinfer
+ * verify`. The server is stopped
  * (SIGTERM, exit status 0) by the group teardown even when a check fails. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +62,7 @@ typedef struct {
     int rc, status;
     char *resp_headers, *resp_body;
     size_t resp_len;
+    vi_receipt receipt; /* the response's receipt, parsed by check_response */
 } job;
 
 static struct {
@@ -375,6 +381,17 @@ static void check_response(int r, json_t **receipt_out)
         fprintf(stderr, "request %d receipt check: %s\n", r, err.msg);
     assert_int_equal(st, VI_OK);
     assert_int_equal(verdict, VI_RECEIPT_SIGNED);
+    if (rc.signature_algorithm == VI_SIG_ED25519_MERKLE) {
+        char want[96];
+        snprintf(want, sizeof want, "signed (batch of %u, leaf %u)", (unsigned)rc.batch_size,
+                 (unsigned)rc.batch_index);
+        assert_string_equal(err.msg, want);
+        assert_true(rc.batch_size > 1);
+    } else {
+        assert_int_equal(rc.signature_algorithm, VI_SIG_ED25519);
+        assert_string_equal(err.msg, "signed");
+    }
+    j->receipt = rc;
     if (receipt_out)
         *receipt_out = json_incref(got.receipt);
     vi_kserve_response_free(&got);
@@ -414,6 +431,66 @@ static void verify_through_endpoint(int r, json_t *receipt)
     free(out);
     free(body);
     free(evidence);
+}
+
+/* The batch-signed receipts grouped by root: each group must be one whole
+ * execution (sizes agree, indices 0..size-1 once each, one signature), since
+ * every request of this test's executions is one of ours. Returns the number
+ * of batches of more than one receipt. */
+static int check_batches(void)
+{
+    static int seen[N_REQ]; /* 1: counted in a group already */
+    memset(seen, 0, sizeof seen);
+    int batches = 0;
+    for (int a = 0; a < N_REQ; a++) {
+        const vi_receipt *ra = &S.jobs[a].receipt;
+        if (seen[a] || ra->signature_algorithm != VI_SIG_ED25519_MERKLE)
+            continue;
+        uint32_t n = ra->batch_size;
+        assert_true(n > 1 && n <= N_REQ);
+        int *hit = calloc(n, sizeof *hit);
+        assert_non_null(hit);
+        int members = 0;
+        for (int b = a; b < N_REQ; b++) {
+            const vi_receipt *rb = &S.jobs[b].receipt;
+            if (rb->signature_algorithm != VI_SIG_ED25519_MERKLE ||
+                memcmp(rb->batch_root, ra->batch_root, VI_SHA256_LEN) != 0)
+                continue;
+            assert_int_equal(rb->batch_size, n);
+            assert_memory_equal(rb->signature, ra->signature, VI_ED25519_SIG_LEN);
+            assert_true(rb->batch_index < n);
+            assert_int_equal(hit[rb->batch_index], 0);
+            hit[rb->batch_index] = 1;
+            seen[b] = 1;
+            members++;
+        }
+        if ((uint32_t)members != n)
+            fprintf(stderr, "batch of %u receipts: %d of them answered\n", (unsigned)n, members);
+        assert_int_equal(members, (int)n);
+        free(hit);
+        batches++;
+    }
+    return batches;
+}
+
+/* `verinfer verify` of a saved request and response (JSON outputs) with a
+ * batch-signed receipt, pinned to the server's key: exit status 0. */
+static void verify_with_cli(int r)
+{
+    job *j = &S.jobs[r];
+    char reqp[700], respp[700], cmd[4096];
+    snprintf(reqp, sizeof reqp, "%s/batch-%d.request.json", S.dir, r);
+    snprintf(respp, sizeof respp, "%s/batch-%d.response.json", S.dir, r);
+    assert_int_equal(vt_write_file(reqp, j->json, strlen(j->json)), 0);
+    assert_int_equal(vt_write_file(respp, j->resp_body, j->resp_len), 0);
+    snprintf(cmd, sizeof cmd, "'%s' verify '%s/mlp' '%s' '%s' --public-key %s", vt_bin(), S.repo,
+             reqp, respp, S.pub_hex);
+    char *out = NULL;
+    int rc = vt_run(cmd, &out, NULL);
+    if (rc != 0)
+        fprintf(stderr, "%s: exit %d\n%s\n", cmd, rc, out ? out : "");
+    assert_int_equal(rc, 0);
+    free(out);
 }
 
 /* ==== tests ==== */
@@ -493,21 +570,41 @@ static void test_concurrent_clients(void **state)
     assert_int_equal(metric(after, "verinfer_inference_batch_size_count"), execs + exec0);
     free(after);
 
-    int per_fmt[4] = {0};
+    int per_fmt[4] = {0}, batch_signed = 0, verified = 0, batch_verified = 0;
     for (int r = 0; r < N_REQ; r++) {
         json_t *receipt = NULL;
         check_response(r, &receipt);
         per_fmt[S.jobs[r].fmt]++;
-        if (r % VERIFY_EVERY == 0)
+        int in_batch = S.jobs[r].receipt.signature_algorithm == VI_SIG_ED25519_MERKLE;
+        batch_signed += in_batch;
+        /* a sample, and the first batch-signed receipts whatever their place */
+        if (r % VERIFY_EVERY == 0 || (in_batch && batch_verified < 4)) {
             verify_through_endpoint(r, receipt);
+            verified++;
+            batch_verified += in_batch;
+        }
         json_decref(receipt);
     }
+    int cli_checked = 0;
+    for (int r = 0; r < N_REQ && !cli_checked; r++)
+        if (S.jobs[r].receipt.signature_algorithm == VI_SIG_ED25519_MERKLE &&
+            !binary_out(S.jobs[r].fmt)) {
+            verify_with_cli(r);
+            cli_checked = 1;
+        }
+    assert_true(cli_checked);
+    int batches = check_batches();
+    printf("concurrency: %d of %d receipts batch-signed, in %d batches of more than one; "
+           "%d of them verified by the endpoint\n",
+           batch_signed, N_REQ, batches, batch_verified);
+    assert_true(batches >= 1);
+    assert_true(batch_verified >= 1);
     printf("concurrency: %d requests (%lld rows; json %d, binary %d, json/binary %d, "
            "binary/json %d) from %d clients in %.2f s: %lld executions, %.2f requests and "
            "%.2f rows per execution; %d receipts verified by the endpoint\n",
            N_REQ, (long long)S.total_rows, per_fmt[0], per_fmt[1], per_fmt[2], per_fmt[3],
            N_CLIENTS, elapsed, (long long)execs, (double)N_REQ / (double)execs,
-           (double)rows / (double)execs, (N_REQ + VERIFY_EVERY - 1) / VERIFY_EVERY);
+           (double)rows / (double)execs, verified);
     assert_int_equal(oks, N_REQ);
     assert_int_equal(rows, S.total_rows);
     assert_true(execs > 0);

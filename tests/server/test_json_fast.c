@@ -5,7 +5,8 @@
  * vi_receipt_put_json against json_dumps(vi_receipt_to_json) on random
  * receipts (including invalid UTF-8 and repeated parameter keys), and the
  * jansson-free request decoder against the full route on generated and
- * mutated requests (same status, message and decoded request). */
+ * mutated requests (same status, message and decoded request). The number
+ * reader itself is tested in test_json_number.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -296,7 +297,10 @@ static const char *const NUMS[] = {
     "1e38",  "3.5e38",  "-3.5e38",  "1e-46",    "1e400",    "01",    "1.",   ".5",
     "-",     "1e",      "2.5E+1",   "9223372036854775807",  "9223372036854775808",
     "-9223372036854775808", "123456789012345678901234567890", "NaN", "\"NaN\"", "true",
-    "null",  "[1]",     "1.17549435e-38", "0.30000001192092896", "7e-45", "-0.0"};
+    "null",  "[1]",     "1.17549435e-38", "0.30000001192092896", "7e-45", "-0.0",
+    /* longer than 64 bytes: read in place, strtod on a copy when needed */
+    "0.000000000000000000000000000000000000000000000000000000000000000000000000000001e70",
+    "1.00000000000000011102230246251565404236316680908203125000000000000000000001"};
 
 static void put_ws(vi_sb *sb, vt_rng *rng)
 {

@@ -4,8 +4,9 @@
  * broken one), a signing key. Health, metadata, config, infer (JSON and
  * binary) compared bit for bit with `verinfer run`, verification, the
  * repository extension, metrics, keep-alive, every bad-request status,
- * the body limit and SIGTERM. The server is stopped by the group teardown
- * even when an assertion fails, and dies with this process. */
+ * the body limit, fast-mode requests (receipt, verification, bad modes) and
+ * SIGTERM. The server is stopped by the group teardown even when an
+ * assertion fails, and dies with this process. */
 #include <setjmp.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -587,6 +588,77 @@ static void test_verify(void **state)
     free(reqtext);
 }
 
+/* ==== fast mode ==== */
+
+/* A request may ask for fast mode; its receipt says so with its tolerance,
+ * the verify endpoint checks it within that tolerance, and a bad mode is a
+ * 400 naming the parameter. */
+static void test_fast_mode(void **state)
+{
+    (void)state;
+    char *reqtext = read_model_file("mlp", "example-request.json");
+    size_t n = strlen(reqtext) + 128;
+    char *fast = malloc(n);
+    snprintf(fast, n, "{\"parameters\":{\"verinfer_mode\":\"fast\"},%s", reqtext + 1);
+    reply r = post("/v2/models/mlp/infer", fast);
+    assert_int_equal(r.status, 200);
+    json_t *resp = json_of(&r);
+    json_t *rc = json_object_get(resp, "receipt");
+    assert_string_equal(receipt_field(rc, "mode"), "fast");
+    assert_non_null(strstr(receipt_field(rc, "engine_id"), " backend/"));
+    json_t *params = json_object_get(rc, "parameters");
+    assert_string_equal(json_string_value(json_object_get(params, "tolerance_rtol")), "0.0234375");
+    assert_string_equal(json_string_value(json_object_get(params, "tolerance_atol")), "0.0234375");
+    assert_string_equal(receipt_field(rc, "signature_algorithm"), "ed25519");
+
+    /* verified within the tolerance it states */
+    size_t cap = strlen(fast) + r.len + 256;
+    char *vb = malloc(cap);
+    snprintf(vb, cap, "{\"request\":%s,\"response\":%s,\"public_key\":\"%s\"}", fast, r.body,
+             S.pubkey);
+    reply v = post("/v2/models/mlp/verify", vb);
+    assert_int_equal(v.status, 200);
+    json_t *j = json_of(&v);
+    assert_true(json_is_true(json_object_get(j, "verified")));
+    const char *detail = json_string_value(json_object_get(
+        json_object_get(json_object_get(j, "checks"), "output"), "detail"));
+    assert_non_null(detail);
+    static const char PREFIX[] = "fast mode: outputs within rtol=0.0234375 atol=0.0234375 of "
+                                 "exact re-execution, max abs diff ";
+    if (strncmp(detail, PREFIX, sizeof PREFIX - 1) != 0)
+        fail_msg("output detail: %s", detail);
+    json_decref(j);
+    reply_free(&v);
+
+    /* the same answer in exact mode: the same outputs here only if the server's fast
+     * engine is the exact one (a CPU server); the receipt says exact either way */
+    reply e = post("/v2/models/mlp/infer", reqtext);
+    assert_int_equal(e.status, 200);
+    json_t *ej = json_of(&e);
+    assert_string_equal(receipt_field(json_object_get(ej, "receipt"), "mode"), "exact");
+    if (strstr(receipt_field(rc, "engine_id"), " backend/cpu"))
+        assert_string_equal(receipt_field(json_object_get(ej, "receipt"), "output_digest"),
+                            receipt_field(rc, "output_digest"));
+    json_decref(ej);
+    reply_free(&e);
+
+    /* bad modes (sent to all-ops: test_metrics counts mlp's failures) */
+    snprintf(fast, n, "{\"parameters\":{\"verinfer_mode\":\"turbo\"},%s", reqtext + 1);
+    reply b = post("/v2/models/all-ops/infer", fast);
+    assert_error(&b, 400, "parameters.verinfer_mode must be \"exact\" or \"fast\" (got \"turbo\")");
+    reply_free(&b);
+    snprintf(fast, n, "{\"parameters\":{\"verinfer_mode\":true},%s", reqtext + 1);
+    b = post("/v2/models/all-ops/infer", fast);
+    assert_error(&b, 400, "parameters.verinfer_mode must be \"exact\" or \"fast\"");
+    reply_free(&b);
+
+    free(vb);
+    json_decref(resp);
+    reply_free(&r);
+    free(fast);
+    free(reqtext);
+}
+
 /* ==== repository ==== */
 
 typedef struct {
@@ -1029,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_infer_json_matches_run),
         cmocka_unit_test(test_infer_binary),
         cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_fast_mode),
         cmocka_unit_test(test_repository),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_keep_alive),
