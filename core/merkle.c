@@ -2,7 +2,6 @@
  * whole trees kept level by level for the audit paths of every leaf. */
 #include "merkle.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,29 +151,12 @@ int vi_merkle_path_len(uint64_t index, uint64_t n)
 
 /* ==== Whole trees ==== */
 
-/* SHA-256 fetched once: the implicit fetch of EVP_sha256() costs about as
- * much as hashing the 65 bytes of a node. NULL if the fetch failed (the
- * callers then use EVP_sha256()). */
-static EVP_MD *g_sha256;
-static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static const EVP_MD *sha256_md(void)
-{
-    pthread_once(&g_sha256_once, sha256_fetch);
-    return g_sha256 ? g_sha256 : EVP_sha256();
-}
-
 /* out = SHA256(prefix || a[0..na) || b[0..nb)) on ctx; 1 on success. */
 static int hash_on(EVP_MD_CTX *ctx, uint8_t prefix, const void *a, size_t na, const void *b,
                    size_t nb, uint8_t out[VI_SHA256_LEN])
 {
     unsigned int len = 0;
-    return EVP_DigestInit_ex2(ctx, sha256_md(), NULL) == 1 &&
+    return EVP_DigestInit_ex2(ctx, vi_sha256_md(), NULL) == 1 &&
            EVP_DigestUpdate(ctx, &prefix, 1) == 1 && EVP_DigestUpdate(ctx, a, na) == 1 &&
            (nb == 0 || EVP_DigestUpdate(ctx, b, nb) == 1) &&
            EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == VI_SHA256_LEN;

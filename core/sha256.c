@@ -3,7 +3,26 @@
 
 #include <string.h>
 
+#include <pthread.h>
+
 #include <openssl/evp.h>
+
+/* SHA-256 fetched once per process: the implicit fetch behind EVP_sha256()
+ * costs about as much as hashing a short message. A process-wide constant
+ * once set (pthread_once), like OpenSSL's own tables. */
+static EVP_MD *g_sha256;
+static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *vi_sha256_md(void)
+{
+    pthread_once(&g_sha256_once, sha256_fetch);
+    return g_sha256 ? g_sha256 : EVP_sha256();
+}
 
 vi_status vi_sha256_begin(vi_sha256 *h, vi_error *err)
 {
@@ -11,7 +30,7 @@ vi_status vi_sha256_begin(vi_sha256 *h, vi_error *err)
     h->ctx = EVP_MD_CTX_new();
     if (!h->ctx)
         return vi_fail(err, VI_ERR_NOMEM, "cannot allocate a SHA-256 context");
-    if (EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+    if (EVP_DigestInit_ex(h->ctx, vi_sha256_md(), NULL) != 1) {
         vi_sha256_abort(h);
         return vi_fail(err, VI_ERR_INTERNAL, "OpenSSL cannot start a SHA-256 hash");
     }
@@ -87,7 +106,7 @@ void vi_sha256_abort(vi_sha256 *h)
 vi_status vi_sha256_once(const void *p, size_t n, uint8_t out[VI_SHA256_LEN], vi_error *err)
 {
     unsigned int len = 0;
-    if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1 || len != VI_SHA256_LEN) {
+    if (EVP_Digest(p, n, out, &len, vi_sha256_md(), NULL) != 1 || len != VI_SHA256_LEN) {
         memset(out, 0, VI_SHA256_LEN);
         return vi_fail(err, VI_ERR_INTERNAL, "OpenSSL SHA-256 failed");
     }

@@ -80,12 +80,14 @@ static vi_status fill_mode(const vi_infer_model *im, vi_mode mode, vi_receipt *r
     vi_status st = vi_receipt_set_string(r, "mode", fast ? "fast" : "exact", err);
     if (st == VI_OK)
         st = vi_receipt_set_string(r, "engine_id", fast ? im->fast_engine_id : im->engine_id, err);
+    if (st != VI_OK || !fast)
+        return st;
+    /* only fast receipts claim a tolerance (formatting it costs a few µs) */
     char rt[VI_TOL_TEXT_MAX], at[VI_TOL_TEXT_MAX];
     vi_tolerance_format(im->tolerance.rtol, rt);
     vi_tolerance_format(im->tolerance.atol, at);
-    if (st == VI_OK && fast)
-        st = vi_receipt_set_param(r, VI_PARAM_TOL_RTOL, rt, err);
-    if (st == VI_OK && fast)
+    st = vi_receipt_set_param(r, VI_PARAM_TOL_RTOL, rt, err);
+    if (st == VI_OK)
         st = vi_receipt_set_param(r, VI_PARAM_TOL_ATOL, at, err);
     return st;
 }
