@@ -6,6 +6,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/install-deps.sh"
+# the real model of the real-model tests (they skip, saying so, without it)
+"$root/scripts/fetch-smollm2.sh" >/dev/null ||
+  echo "test.sh: warning: could not fetch SmolLM2-135M-Instruct; its tests will be skipped"
 jobs="$(nproc)"
 status=0
 
