@@ -3,6 +3,7 @@
  * the alignment with zero padding after it (the layout llama.cpp and the
  * gguf Python package write). Every input is checked against the rules the
  * reader enforces, so whatever it writes the reader opens. */
+#include "file_out.h"
 #include "gguf_priv.h"
 
 #include <errno.h>
@@ -478,81 +479,30 @@ out:
     return rc;
 }
 
-static vi_status write_all(int fd, const void *p, uint64_t n, const char *path, vi_error *err)
-{
-    const uint8_t *c = p;
-    while (n > 0) {
-        size_t chunk = n > (1u << 30) ? (1u << 30) : (size_t)n;
-        ssize_t k = write(fd, c, chunk);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            char eb[128];
-            return vi_fail(err, VI_ERR_IO, "%s: write failed: %s", path,
-                           strerror_r(errno, eb, sizeof eb));
-        }
-        c += k;
-        n -= (uint64_t)k;
-    }
-    return VI_OK;
-}
-
 vi_status vi_gguf_writer_write_file(vi_gguf_writer *w, const char *path, vi_error *err)
 {
-    static const uint8_t zeros[4096];
     if (!w || !path)
         return vi_fail(err, VI_ERR_INVALID, "vi_gguf_writer_write_file: NULL argument");
-    char eb[128], *tmp = NULL;
-    int fd = -1;
     bbuf h = {0};
     uint64_t dlen = 0;
+    vi_file_out f;
     vi_status rc = build_header(w, &h, &dlen, err);
-    if (rc)
-        goto out;
-    size_t plen = strlen(path);
-    if (!(tmp = malloc(plen + 5))) {
-        rc = vi_fail(err, VI_ERR_NOMEM, "out of memory");
-        goto out;
+    if (rc == VI_OK)
+        rc = vi_file_out_open(&f, path, err);
+    if (rc != VI_OK) {
+        free(h.p);
+        return rc;
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc =
-            vi_fail(err, VI_ERR_IO, "%s: cannot create: %s", tmp, strerror_r(errno, eb, sizeof eb));
-        goto out;
+    rc = vi_file_out_write(&f, h.p, h.len, err);
+    for (size_t i = 0; rc == VI_OK && i < w->n_t; i++) {
+        rc = vi_file_out_write(&f, w->t[i].data, w->t[i].nbytes, err);
+        if (rc == VI_OK)
+            rc = vi_file_out_zeros(&f, padding(w->t[i].nbytes, w->alignment), err);
     }
-    if ((rc = write_all(fd, h.p, h.len, tmp, err)))
-        goto out;
-    for (size_t i = 0; i < w->n_t; i++) {
-        if ((rc = write_all(fd, w->t[i].data, w->t[i].nbytes, tmp, err)))
-            goto out;
-        for (uint64_t pad = padding(w->t[i].nbytes, w->alignment); pad > 0;) {
-            uint64_t n = pad > sizeof zeros ? sizeof zeros : pad;
-            if ((rc = write_all(fd, zeros, n, tmp, err)))
-                goto out;
-            pad -= n;
-        }
-    }
-    if (fsync(fd) != 0) {
-        rc = vi_fail(err, VI_ERR_IO, "%s: fsync failed: %s", tmp, strerror_r(errno, eb, sizeof eb));
-        goto out;
-    }
-    int cr = close(fd);
-    fd = -1;
-    if (cr != 0) {
-        rc = vi_fail(err, VI_ERR_IO, "%s: close failed: %s", tmp, strerror_r(errno, eb, sizeof eb));
-        goto out;
-    }
-    if (rename(tmp, path) != 0)
-        rc = vi_fail(err, VI_ERR_IO, "%s: cannot rename to %s: %s", tmp, path,
-                     strerror_r(errno, eb, sizeof eb));
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc && tmp)
-        unlink(tmp);
-    free(tmp);
+    if (rc == VI_OK)
+        rc = vi_file_out_commit(&f, err);
+    else
+        vi_file_out_abort(&f);
     free(h.p);
     return rc;
 }

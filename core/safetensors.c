@@ -2,6 +2,7 @@
  * every field is validated before a pointer into the data is handed out) and
  * the writer (compact header in the caller's order, space padding to an
  * 8-byte aligned data section, atomic replace of the target file). */
+#include "file_out.h"
 #include "safetensors.h"
 
 #include <errno.h>
@@ -680,74 +681,26 @@ out:
     return rc;
 }
 
-static vi_status write_all(int fd, const void *p, size_t n, const char *path, vi_error *err)
-{
-    const unsigned char *c = p;
-    while (n > 0) {
-        size_t chunk = n > (1u << 30) ? (1u << 30) : n;
-        ssize_t w = write(fd, c, chunk);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            char eb[128];
-            return vi_fail(err, VI_ERR_IO, "%s: write failed: %s", path,
-                           errno_str(errno, eb, sizeof eb));
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return VI_OK;
-}
-
 vi_status vi_safetensors_write(const char *path, const vi_st_write *tensors, int n, vi_error *err)
 {
-    char *hdr = NULL, *tmp = NULL, eb[128];
+    char *hdr = NULL;
     size_t hlen = 0;
     uint64_t dlen = 0;
-    int fd = -1;
+    vi_file_out f;
     vi_status rc = build_header(tensors, n, &hdr, &hlen, &dlen, err);
-    if (rc)
+    if (rc == VI_OK)
+        rc = vi_file_out_open(&f, path, err);
+    if (rc != VI_OK) {
+        free(hdr);
         return rc;
-    size_t plen = strlen(path);
-    tmp = malloc(plen + 5);
-    if (!tmp) {
-        rc = vi_fail(err, VI_ERR_NOMEM, "out of memory");
-        goto out;
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = vi_fail(err, VI_ERR_IO, "%s: cannot create: %s", tmp, errno_str(errno, eb, sizeof eb));
-        goto out;
-    }
-    if ((rc = write_all(fd, hdr, hlen, tmp, err)))
-        goto out;
-    for (int i = 0; i < n; i++) {
-        if ((rc = write_all(fd, tensors[i].data, tensor_bytes(&tensors[i]), tmp, err)))
-            goto out;
-    }
-    if (fsync(fd) != 0) {
-        rc = vi_fail(err, VI_ERR_IO, "%s: fsync failed: %s", tmp, errno_str(errno, eb, sizeof eb));
-        goto out;
-    }
-    int cr = close(fd);
-    fd = -1;
-    if (cr != 0) {
-        rc = vi_fail(err, VI_ERR_IO, "%s: close failed: %s", tmp, errno_str(errno, eb, sizeof eb));
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = vi_fail(err, VI_ERR_IO, "%s: cannot rename to %s: %s", tmp, path,
-                     errno_str(errno, eb, sizeof eb));
-        goto out;
-    }
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc && tmp)
-        unlink(tmp);
-    free(tmp);
+    rc = vi_file_out_write(&f, hdr, hlen, err);
+    for (int i = 0; rc == VI_OK && i < n; i++)
+        rc = vi_file_out_write(&f, tensors[i].data, tensor_bytes(&tensors[i]), err);
+    if (rc == VI_OK)
+        rc = vi_file_out_commit(&f, err);
+    else
+        vi_file_out_abort(&f);
     free(hdr);
     return rc;
 }

@@ -15,58 +15,6 @@ typedef struct bsym {
     int32_t id;        /* string id of the symbol's text, -1 if it has none */
 } bsym;
 
-typedef struct bpair {
-    int32_t rank;
-    int32_t left, right;
-    uint32_t size; /* left.n + right.n when queued: a changed sum marks it stale */
-    int32_t merged;
-} bpair;
-
-static int pair_before(const bpair *a, const bpair *b)
-{
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static vi_status heap_push(vi_merge_scratch *s, bpair x, vi_error *err)
-{
-    vi_status st = vi_scratch_reserve(&s->heap, &s->heap_bytes, (s->heap_n + 1) * sizeof x, err);
-    if (st != VI_OK)
-        return st;
-    bpair *h = s->heap;
-    size_t i = s->heap_n++;
-    while (i > 0) {
-        size_t up = (i - 1) / 2;
-        if (!pair_before(&x, &h[up]))
-            break;
-        h[i] = h[up];
-        i = up;
-    }
-    h[i] = x;
-    return VI_OK;
-}
-
-static bpair heap_pop(vi_merge_scratch *s)
-{
-    bpair *h = s->heap;
-    bpair top = h[0];
-    bpair last = h[--s->heap_n];
-    size_t i = 0, n = s->heap_n;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && pair_before(&h[c + 1], &h[c]))
-            c++;
-        if (!pair_before(&h[c], &last))
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    if (n > 0)
-        h[i] = last;
-    return top;
-}
-
 /* Queues the pair (left, right) if the merges know it. */
 static vi_status add_pair(const vi_tokenizer *t, vi_merge_scratch *s, int32_t left, int32_t right,
                           vi_error *err)
@@ -79,8 +27,9 @@ static vi_status add_pair(const vi_tokenizer *t, vi_merge_scratch *s, int32_t le
     const vi_pair_entry *e = vi_pairtab_get(&t->pairs, sym[left].id, sym[right].id);
     if (!e)
         return VI_OK;
-    bpair p = {e->rank, left, right, sym[left].n + sym[right].n, e->merged};
-    return heap_push(s, p, err);
+    /* ranks are below 2^24, so -rank is exact in a float */
+    vi_merge_pair p = {-(float)e->rank, left, right, sym[left].n + sym[right].n, e->merged};
+    return vi_merge_heap_push(s, p, err);
 }
 
 /* The byte-level text of word[0..n) into s->buf; returns its length or -1. */
@@ -155,7 +104,7 @@ vi_status vi_bpe_word(const vi_tokenizer *t, const uint8_t *word, size_t n, vi_m
             return st;
 
     while (s->heap_n > 0) {
-        bpair p = heap_pop(s);
+        vi_merge_pair p = vi_merge_heap_pop(s);
         bsym *l = &sym[p.left], *r = &sym[p.right];
         if (l->n == 0 || r->n == 0 || l->n + r->n != p.size)
             continue; /* one side changed since it was queued */
@@ -173,6 +122,53 @@ vi_status vi_bpe_word(const vi_tokenizer *t, const uint8_t *word, size_t n, vi_m
         if ((st = emit_symbol(t, s, word, &sym[i], out, err)) != VI_OK)
             return st;
     return VI_OK;
+}
+
+/* ==== The merge queue shared with the SPM tokenizer ==== */
+
+static int pair_before(const vi_merge_pair *a, const vi_merge_pair *b)
+{
+    return a->priority > b->priority || (a->priority == b->priority && a->left < b->left);
+}
+
+vi_status vi_merge_heap_push(vi_merge_scratch *s, vi_merge_pair x, vi_error *err)
+{
+    vi_status st = vi_scratch_reserve(&s->heap, &s->heap_bytes, (s->heap_n + 1) * sizeof x, err);
+    if (st != VI_OK)
+        return st;
+    vi_merge_pair *h = s->heap;
+    size_t i = s->heap_n++;
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (!pair_before(&x, &h[up]))
+            break;
+        h[i] = h[up];
+        i = up;
+    }
+    h[i] = x;
+    return VI_OK;
+}
+
+vi_merge_pair vi_merge_heap_pop(vi_merge_scratch *s)
+{
+    vi_merge_pair *h = s->heap;
+    vi_merge_pair top = h[0];
+    vi_merge_pair last = h[--s->heap_n];
+    size_t i = 0, n = s->heap_n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && pair_before(&h[c + 1], &h[c]))
+            c++;
+        if (!pair_before(&h[c], &last))
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (n > 0)
+        h[i] = last;
+    return top;
 }
 
 vi_status vi_scratch_reserve(void **p, size_t *have, size_t need, vi_error *err)

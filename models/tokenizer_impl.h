@@ -154,6 +154,24 @@ typedef struct vi_merge_scratch {
     size_t buf_cap;
 } vi_merge_scratch;
 
+/* A candidate merge of the adjacent symbols left and right, queued in the
+ * scratch heap. The heap pops the highest priority first, the leftmost among
+ * equal priorities (BPE: priority = -rank; SPM: priority = the merged
+ * piece's score). size = left.n + right.n when queued: a changed sum marks
+ * the entry stale. merged: the resulting token (BPE) or unused. */
+typedef struct vi_merge_pair {
+    float priority;
+    int32_t left, right;
+    uint32_t size;
+    int32_t merged;
+} vi_merge_pair;
+
+/* Queues x in s's heap; VI_ERR_NOMEM. */
+vi_status vi_merge_heap_push(vi_merge_scratch *s, vi_merge_pair x, vi_error *err);
+
+/* Removes and returns the first pair (s->heap_n must be > 0). */
+vi_merge_pair vi_merge_heap_pop(vi_merge_scratch *s);
+
 /* Makes *p hold at least need bytes (growing by doubling); VI_ERR_NOMEM. */
 vi_status vi_scratch_reserve(void **p, size_t *have, size_t need, vi_error *err);
 

@@ -15,56 +15,6 @@ typedef struct ssym {
     uint32_t start, n;
 } ssym;
 
-typedef struct spair {
-    float score;
-    int32_t left, right;
-    uint32_t size;
-} spair;
-
-static int pair_before(const spair *a, const spair *b)
-{
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-static vi_status heap_push(vi_merge_scratch *s, spair x, vi_error *err)
-{
-    vi_status st = vi_scratch_reserve(&s->heap, &s->heap_bytes, (s->heap_n + 1) * sizeof x, err);
-    if (st != VI_OK)
-        return st;
-    spair *h = s->heap;
-    size_t i = s->heap_n++;
-    while (i > 0) {
-        size_t up = (i - 1) / 2;
-        if (!pair_before(&x, &h[up]))
-            break;
-        h[i] = h[up];
-        i = up;
-    }
-    h[i] = x;
-    return VI_OK;
-}
-
-static spair heap_pop(vi_merge_scratch *s)
-{
-    spair *h = s->heap;
-    spair top = h[0];
-    spair last = h[--s->heap_n];
-    size_t i = 0, n = s->heap_n;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && pair_before(&h[c + 1], &h[c]))
-            c++;
-        if (!pair_before(&h[c], &last))
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    if (n > 0)
-        h[i] = last;
-    return top;
-}
 
 /* The token whose text is text[0..n), or -1. */
 static int32_t vocab_find(const vi_tokenizer *t, const char *text, size_t n)
@@ -84,8 +34,8 @@ static vi_status add_pair(const vi_tokenizer *t, vi_merge_scratch *s, const char
     int32_t id = vocab_find(t, text + sym[left].start, size);
     if (id < 0)
         return VI_OK;
-    spair p = {t->scores[id], left, right, size};
-    return heap_push(s, p, err);
+    vi_merge_pair p = {t->scores[id], left, right, size, -1};
+    return vi_merge_heap_push(s, p, err);
 }
 
 /* Length of the UTF-8 character that starts with byte b (1 for a stray
@@ -125,7 +75,7 @@ vi_status vi_spm_fragment(const vi_tokenizer *t, const char *text, size_t n, vi_
             return st;
 
     while (s->heap_n > 0) {
-        spair p = heap_pop(s);
+        vi_merge_pair p = vi_merge_heap_pop(s);
         ssym *l = &sym[p.left], *r = &sym[p.right];
         if (l->n == 0 || r->n == 0 || l->n + r->n != p.size)
             continue;

@@ -145,6 +145,24 @@ unsigned vi_http_status_of(vi_status st)
     }
 }
 
+/* Adds the headers to resp, queues it and releases our reference. */
+static void queue_reply(req_ctx *c, unsigned status, struct MHD_Response *resp,
+                        const char *content_type, const char *const *headers)
+{
+    if (content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    for (int i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+        MHD_add_response_header(resp, headers[i], headers[i + 1]);
+    if (MHD_queue_response(c->conn, status, resp) == MHD_YES) {
+        c->replied = 1;
+        c->status = status;
+    } else {
+        log_line(c->h, "verinfer: http: could not queue the %u reply to %s %s", status, c->method,
+                 c->pub.path);
+    }
+    MHD_destroy_response(resp);
+}
+
 void vi_http_reply(vi_http_req *r, unsigned status, const char *content_type, void *data,
                    size_t len, int take, const char *const *headers)
 {
@@ -166,18 +184,7 @@ void vi_http_reply(vi_http_req *r, unsigned status, const char *content_type, vo
             free(data);
         return; /* the connection is closed without a reply */
     }
-    if (content_type)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    for (int i = 0; headers && headers[i] && headers[i + 1]; i += 2)
-        MHD_add_response_header(resp, headers[i], headers[i + 1]);
-    if (MHD_queue_response(c->conn, status, resp) == MHD_YES) {
-        c->replied = 1;
-        c->status = status;
-    } else {
-        log_line(c->h, "verinfer: http: could not queue the %u reply to %s %s", status, c->method,
-                 r->path);
-    }
-    MHD_destroy_response(resp);
+    queue_reply(c, status, resp, content_type, headers);
 }
 
 void vi_http_reply_json(vi_http_req *r, unsigned status, json_t *j)
@@ -263,18 +270,7 @@ void vi_http_reply_stream(vi_http_req *r, unsigned status, const char *content_t
         log_line(c->h, "verinfer: out of memory creating the reply to %s %s", c->method, r->path);
         return;
     }
-    if (content_type)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    for (int i = 0; headers && headers[i] && headers[i + 1]; i += 2)
-        MHD_add_response_header(resp, headers[i], headers[i + 1]);
-    if (MHD_queue_response(c->conn, status, resp) == MHD_YES) {
-        c->replied = 1;
-        c->status = status;
-    } else {
-        log_line(c->h, "verinfer: http: could not queue the %u reply to %s %s", status, c->method,
-                 r->path);
-    }
-    MHD_destroy_response(resp);
+    queue_reply(c, status, resp, content_type, headers);
 }
 
 void vi_http_stream_sleep(vi_http_req *r)
