@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/hex.h"
 #include "core/keys.h"
 #include "cpu/cpu_backend.h"
 #include "server/http.h"
+#include "server/llm_sched.h"
 #include "server/repo.h"
 #include "server/routes.h"
 
@@ -64,6 +66,14 @@ static void serve_usage(FILE *f)
             "                            model.json dynamic_batching, else none)\n"
             "  --max-queue-size N        requests waiting per model before 503 (default:\n"
             "                            model.json dynamic_batching, else 0 = unbounded)\n"
+            "  --llm PATH.gguf[:NAME]    also serve this llama GGUF language model under the\n"
+            "                            OpenAI-compatible /v1 API (repeatable; NAME defaults\n"
+            "                            to the file stem); --model-repo is then optional\n"
+            "  --llm-max-seqs N          sequences generated at once per LLM (default 8)\n"
+            "  --llm-ctx N               context per sequence (default 2048, capped by the\n"
+            "                            model's)\n"
+            "  --llm-step-tokens N       prompt tokens prefilled per scheduler step (default 256)\n"
+            "  --llm-max-queue N         completions waiting per LLM before 503 (default 64)\n"
             "  --no-access-log           do not write one line per request to stderr\n"
             "  -h, --help                this text\n\n"
             "SIGTERM or SIGINT: stop accepting connections, finish queued requests, exit 0.\n"
@@ -77,6 +87,9 @@ typedef struct serve_opts {
     int access_log;
     cli_backend_opts backend;
     vi_repo_batch_overrides batch;
+    const char *llm[16];
+    int n_llm;
+    long llm_max_seqs, llm_ctx, llm_step, llm_queue;
 } serve_opts;
 
 /* --preferred-batch-size A,B,...: ascending positive integers. */
@@ -126,6 +139,10 @@ static int parse_args(int argc, char **argv, serve_opts *o)
     o->batch.max_queue_delay_us = -1;
     o->batch.n_preferred = -1;
     o->batch.max_queue_size = -1;
+    o->llm_max_seqs = 8;
+    o->llm_ctx = 2048;
+    o->llm_step = 256;
+    o->llm_queue = 64;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_backend_option(argc, argv, &i, &o->backend);
@@ -161,6 +178,20 @@ static int parse_args(int argc, char **argv, serve_opts *o)
             o->ready_file = v;
         else if (strcmp(a, "--key") == 0)
             o->key_path = v;
+        else if (strcmp(a, "--llm") == 0) {
+            if (o->n_llm == (int)(sizeof o->llm / sizeof o->llm[0])) {
+                fprintf(stderr, "verinfer serve: at most 16 --llm models\n");
+                return CLI_USAGE;
+            }
+            o->llm[o->n_llm++] = v;
+        } else if (strcmp(a, "--llm-max-seqs") == 0)
+            bad = cli_parse_int(a, v, 1, 4096, &o->llm_max_seqs);
+        else if (strcmp(a, "--llm-ctx") == 0)
+            bad = cli_parse_int(a, v, 2, 1L << 24, &o->llm_ctx);
+        else if (strcmp(a, "--llm-step-tokens") == 0)
+            bad = cli_parse_int(a, v, 1, 1L << 20, &o->llm_step);
+        else if (strcmp(a, "--llm-max-queue") == 0)
+            bad = cli_parse_int(a, v, 1, 1L << 20, &o->llm_queue);
         else if (strcmp(a, "--port") == 0)
             bad = cli_parse_int(a, v, 0, 65535, &o->port);
         else if (strcmp(a, "--http-threads") == 0)
@@ -192,8 +223,8 @@ static int parse_args(int argc, char **argv, serve_opts *o)
         if (bad)
             return CLI_USAGE;
     }
-    if (!o->repo) {
-        fprintf(stderr, "verinfer serve: --model-repo DIR is required\n");
+    if (!o->repo && o->n_llm == 0) {
+        fprintf(stderr, "verinfer serve: --model-repo DIR (or --llm PATH.gguf) is required\n");
         serve_usage(stderr);
         return CLI_USAGE;
     }
@@ -244,11 +275,74 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* Loads every --llm PATH[:NAME] and starts its scheduler; prints the error
+ * and returns -1 on failure. */
+static int load_llms(serve_opts *o, vi_server *srv)
+{
+    vi_error err = {{0}};
+    srv->llm_threads = o->backend.threads > 0 ? o->backend.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (srv->llm_threads < 1)
+        srv->llm_threads = 1;
+    srv->llm_isa = o->backend.isa;
+    if (o->n_llm == 0)
+        return 0;
+    srv->llms = calloc((size_t)o->n_llm, sizeof *srv->llms);
+    if (!srv->llms) {
+        fprintf(stderr, "verinfer serve: out of memory\n");
+        return -1;
+    }
+    for (int i = 0; i < o->n_llm; i++) {
+        char path[4096], name[VI_NAME_MAX];
+        int too_long = snprintf(path, sizeof path, "%s", o->llm[i]) >= (int)sizeof path;
+        char *colon = strrchr(path, ':'), *slash = strrchr(path, '/');
+        const char *nm = NULL;
+        if (colon && (!slash || colon > slash)) { /* PATH:NAME */
+            *colon = '\0';
+            nm = colon + 1;
+        } else {
+            nm = slash ? slash + 1 : path;
+        }
+        too_long |= snprintf(name, sizeof name, "%s", nm) >= (int)sizeof name;
+        char *dot = colon && (!slash || colon > slash) ? NULL : strrchr(name, '.');
+        if (dot && dot != name)
+            *dot = '\0';
+        if (too_long || !name[0]) {
+            fprintf(stderr, "verinfer serve: --llm %s: bad path or name\n", o->llm[i]);
+            return -1;
+        }
+        vi_llm *l = NULL;
+        vi_llm_sched_config cfg;
+        vi_llm_sched_config_default(&cfg);
+        cfg.max_seqs = (int)o->llm_max_seqs;
+        cfg.max_queue = (int)o->llm_queue;
+        cfg.step_tokens = (int32_t)o->llm_step;
+        cfg.threads = srv->llm_threads;
+        cfg.isa = srv->llm_isa;
+        if (vi_llm_open(&l, path, name, (int32_t)o->llm_ctx, &err) != VI_OK ||
+            vi_llm_sched_start(l, &cfg, &err) != VI_OK) {
+            fprintf(stderr, "verinfer serve: --llm %s: %s\n", o->llm[i], err.msg);
+            vi_llm_close(l);
+            return -1;
+        }
+        srv->llms[srv->n_llms++] = l;
+        char hex[2 * VI_SHA256_LEN + 1];
+        vi_hex_encode(l->digest, VI_SHA256_LEN, hex);
+        fprintf(stderr, "verinfer: llm '%s' from %s: digest %s, context %d, loaded in %.2f s\n",
+                l->name, path, hex, (int)l->n_ctx, l->load_s);
+    }
+    return 0;
+}
+
 /* Stop accepting, let every held request finish, close. */
 static void shut_down(vi_server *srv, vi_http *http)
 {
     vi_http_quiesce(http);
     vi_repo_stop(srv->repo); /* new infer requests get 503; queued ones still run */
+    for (int i = 0; i < srv->n_llms; i++) { /* finish every completion, then stop */
+        vi_llm_close(srv->llms[i]);
+        srv->llms[i] = NULL;
+    }
+    srv->n_llms = 0;
     for (int waited = 0; vi_repo_in_flight(srv->repo) > 0; waited += 10) {
         if (waited % 5000 == 0 && waited > 0)
             fprintf(stderr, "verinfer: waiting for %d requests to finish\n",
@@ -281,6 +375,7 @@ int cmd_serve(int argc, char **argv)
     vi_error err = {{0}};
     vi_http *http = NULL;
     int wrote_ready = 0;
+    char empty_repo[4096] = "";
     rc = CLI_FAIL;
     vi_kserve_limits_default(&srv.limits);
     srv.limits.max_elements = o.max_elements;
@@ -309,6 +404,19 @@ int cmd_serve(int argc, char **argv)
     probe->destroy(probe);
     fprintf(stderr, "verinfer: engine %s\n", srv.engine_id);
 
+    if (!o.repo) { /* only language models: an empty repository for the KServe routes */
+        snprintf(empty_repo, sizeof empty_repo, "%s/verinfer-serve-XXXXXX",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (!mkdtemp(empty_repo)) {
+            fprintf(stderr, "verinfer serve: cannot create %s: %s\n", empty_repo,
+                    strerror(errno));
+            empty_repo[0] = '\0';
+            goto done;
+        }
+        o.repo = empty_repo;
+    }
+    if (load_llms(&o, &srv) != 0)
+        goto done;
     vi_repo_config rcfg = {
         .dir = o.repo,
         .make_backend = make_backend,
@@ -366,6 +474,11 @@ done:
     if (wrote_ready)
         unlink(o.ready_file);
     vi_repo_close(srv.repo);
+    for (int i = 0; i < srv.n_llms; i++)
+        vi_llm_close(srv.llms[i]);
+    free(srv.llms);
+    if (empty_repo[0])
+        rmdir(empty_repo);
     vi_key_free(srv.key);
     return rc;
 }

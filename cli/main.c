@@ -20,6 +20,7 @@ static const struct {
     {"verify", cmd_verify, "re-execute a request and check a response's receipt"},
     {"serve", cmd_serve, "serve a model repository over HTTP (KServe v2), with receipts"},
     {"generate", cmd_generate, "generate text with a llama GGUF model (bit-reproducible)"},
+    {"verify-completion", cmd_verify_completion, "re-execute an OpenAI completion request and check its receipt"},
 };
 
 static void usage(FILE *f)

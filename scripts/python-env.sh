@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/python-env.sh — the Python environment of the client-side tests:
 # creates (once) a virtualenv at build/pyenv, or at the path given as $1, and
-# installs the pinned packages below into it (NVIDIA's tritonclient[http] and
-# numpy; their dependencies are locked by the constraints list). Idempotent
+# installs the pinned packages below into it (NVIDIA's tritonclient[http],
+# numpy and the openai client; their dependencies are locked by the constraints list). Idempotent
 # and quiet: a venv whose stamp matches the pins is left alone. Prints the
 # venv path on standard output; exit status non-zero if it cannot be built
 # (no python3 venv module, no access to PyPI).
@@ -14,12 +14,15 @@ venv="${1:-$root/build/pyenv}"
 REQUIREMENTS=(
   "tritonclient[http]==2.73.0"
   "numpy==2.4.6"
+  "openai==3.57.0"
 )
 # The dependencies pip resolved for those pins (pip freeze), locked so that
 # every machine tests against the same client code.
 CONSTRAINTS="aiohappyeyeballs==2.7.1
 aiohttp==3.14.5
 aiosignal==1.4.0
+annotated-types==0.8.0
+anyio==4.16.0
 attrs==26.1.0
 brotli==1.2.1
 certifi==2026.10.19.post1
@@ -27,11 +30,20 @@ frozenlist==1.8.0
 gevent==26.9.0
 geventhttpclient==2.6.1
 greenlet==3.3.2
+h11==0.16.0
+httpcore2==2.16.2
+httpx2==2.16.2
 idna==3.20
+jiter==0.19.0
 ml_dtypes==0.5.4
 multidict==7.2.1
 propcache==0.5.4
+pydantic==2.14.4
+pydantic_core==2.50.5
 python-rapidjson==1.25
+sniffio==1.3.1
+truststore==0.10.5
+typing-inspection==0.4.5
 typing_extensions==4.16.0
 urllib3==2.8.0
 yarl==1.25.1
@@ -43,7 +55,7 @@ stamp="$venv/.verinfer-requirements"
 
 ready() {
   [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_text" ] &&
-    "$venv/bin/python" -c 'import numpy, tritonclient.http' >/dev/null 2>&1
+    "$venv/bin/python" -c 'import numpy, openai, tritonclient.http' >/dev/null 2>&1
 }
 
 if ! ready; then

@@ -7,6 +7,7 @@
  *   routes_verify.c   verification of a response by re-execution
  *   routes_repo.c     repository index, load, unload
  *   routes_metrics.c  Prometheus text
+ *   routes_openai.c   OpenAI-compatible language-model endpoints (/v1/...)
  *   routes_common.c   the table and the model lookup shared by handlers */
 #ifndef VI_ROUTES_H
 #define VI_ROUTES_H
@@ -16,6 +17,7 @@
 #include "core/receipt.h"
 #include "server/http.h"
 #include "server/kserve.h"
+#include "server/llm_sched.h"
 #include "server/repo.h"
 
 /* All the state of one server; handlers reach it as vi_http_req.app. */
@@ -25,6 +27,10 @@ typedef struct vi_server {
     char public_key_hex[2 * VI_ED25519_KEY_LEN + 1]; /* "" when unsigned */
     char engine_id[VI_RECEIPT_ENGINE_MAX];          /* of the backend every model runs on */
     vi_kserve_limits limits;
+    vi_llm **llms; /* language models served under /v1 (--llm) */
+    int n_llms;
+    int llm_threads; /* threads of a /v1/verify re-execution */
+    vi_isa llm_isa;
 } vi_server;
 
 /* The routing table (static storage) and its length. */
@@ -63,5 +69,22 @@ void vi_route_repo_load(vi_http_req *r);
 void vi_route_repo_unload(vi_http_req *r);
 /* GET /metrics: Prometheus text of every model. */
 void vi_route_metrics(vi_http_req *r);
+/* GET /metrics with the language models' scheduler counters appended. */
+void vi_route_metrics_all(vi_http_req *r);
+
+/* OpenAI-compatible endpoints (docs/llm.md "Serving"); errors as
+ * {"error": {"message", "type", "param", "code"}}. */
+/* GET /v1/models. */
+void vi_route_oai_models(vi_http_req *r);
+/* POST /v1/completions. */
+void vi_route_oai_completions(vi_http_req *r);
+/* POST /v1/chat/completions. */
+void vi_route_oai_chat(vi_http_req *r);
+/* POST /v1/verify: re-executes a completion request and checks its response. */
+void vi_route_oai_verify(vi_http_req *r);
+/* POST /tokenize {"content", "add_special", "parse_special"} -> {"tokens"}. */
+void vi_route_tokenize(vi_http_req *r);
+/* POST /detokenize {"tokens"} -> {"content"}. */
+void vi_route_detokenize(vi_http_req *r);
 
 #endif

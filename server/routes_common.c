@@ -25,7 +25,13 @@ static const vi_http_route ROUTES[] = {
     {"POST", "/v2/repository/index", vi_route_repo_index},
     {"POST", "/v2/repository/models/{m}/load", vi_route_repo_load},
     {"POST", "/v2/repository/models/{m}/unload", vi_route_repo_unload},
-    {"GET", "/metrics", vi_route_metrics},
+    {"GET", "/metrics", vi_route_metrics_all},
+    {"GET", "/v1/models", vi_route_oai_models},
+    {"POST", "/v1/completions", vi_route_oai_completions},
+    {"POST", "/v1/chat/completions", vi_route_oai_chat},
+    {"POST", "/v1/verify", vi_route_oai_verify},
+    {"POST", "/tokenize", vi_route_tokenize},
+    {"POST", "/detokenize", vi_route_detokenize},
 };
 
 const vi_http_route *vi_server_routes(int *n)
