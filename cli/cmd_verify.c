@@ -12,7 +12,9 @@
 static void verify_usage(FILE *f)
 {
     fprintf(f,
-            "usage: verinfer verify MODELDIR REQUEST.json RESPONSE.json [options]\n\n"
+            "usage: verinfer verify MODELDIR REQUEST.json RESPONSE.json [options]\n"
+            "       verinfer verify MODEL.gguf REQUEST.json RESPONSE.json [--public-key HEX]\n"
+            "                       (a completion: see 'verinfer verify-completion --help')\n\n"
             "Checks a response produced by 'verinfer run' or the server: recomputes the\n"
             "model digest from MODELDIR (weights), the digest of the request's inputs\n"
             "(input), the digest of the response's outputs (output-data), re-executes the\n"
@@ -31,8 +33,22 @@ static void verify_usage(FILE *f)
             "exit status: 0 verified, 1 not verified, 2 usage or I/O error\n");
 }
 
+/* Whether the first non-option argument names a GGUF file (a completion to verify). */
+static int first_arg_is_gguf(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-')
+            return 0;
+        size_t n = strlen(argv[i]);
+        return n > 5 && strcmp(argv[i] + n - 5, ".gguf") == 0;
+    }
+    return 0;
+}
+
 int cmd_verify(int argc, char **argv)
 {
+    if (first_arg_is_gguf(argc, argv))
+        return cmd_verify_completion(argc, argv);
     cli_backend_opts bo;
     cli_backend_opts_default(&bo);
     const char *pos[3] = {NULL, NULL, NULL}, *pubhex = NULL;

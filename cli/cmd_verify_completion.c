@@ -18,7 +18,8 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: verinfer verify-completion MODEL.gguf --request REQ.json "
-               "--response RESP.json [options]\n\n"
+               "--response RESP.json [options]\n"
+               "       verinfer verify MODEL.gguf REQ.json RESP.json [options]\n\n"
                "Re-executes a /v1/completions or /v1/chat/completions request alone and checks\n"
                "the response (or its \"verinfer\" object): receipt signature, model digest,\n"
                "input digest, output digest and every generated token.\n\n"
@@ -51,11 +52,13 @@ int cmd_verify_completion(int argc, char **argv)
             return CLI_OK;
         }
         if (a[0] != '-') {
-            if (model) {
+            /* MODEL.gguf [REQUEST.json RESPONSE.json], as `verinfer verify` takes them */
+            const char **slot = !model ? &model : !req_path ? &req_path : !resp_path ? &resp_path : NULL;
+            if (!slot) {
                 fprintf(stderr, "verify-completion: unexpected argument '%s'\n", a);
                 return CLI_USAGE;
             }
-            model = a;
+            *slot = a;
             continue;
         }
         if (i + 1 >= argc) {

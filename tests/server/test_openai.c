@@ -287,6 +287,14 @@ static void test_verify(void **state)
     assert_non_null(strstr(out, "verified"));
     free(out);
     free(err);
+    /* `verinfer verify MODEL.gguf REQ RESP` is the same check */
+    char cmd2[4096];
+    snprintf(cmd2, sizeof cmd2, "'%s' verify '%s' '%s' '%s'", vt_bin(), S.model, p1, p2);
+    rc = vt_run(cmd2, &out, &err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "verified"));
+    free(out);
+    free(err);
     /* tampered: another token (output digest), a re-signed lie cannot be made
      * without the key, another seed (input digest), a broken signature */
     json_t *t = json_deep_copy(resp);
@@ -296,6 +304,11 @@ static void test_verify(void **state)
     expect_refuted(verify(req, t), "output digest differs");
     assert_int_equal(json_dump_file(t, p2, 0), 0);
     rc = vt_run(cmd, &out, &err);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "output digest differs"));
+    free(out);
+    free(err);
+    rc = vt_run(cmd2, &out, &err);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "output digest differs"));
     free(out);
