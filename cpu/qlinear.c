@@ -21,7 +21,7 @@
 #define QL_SEG 256                      /* generic path: K-segment, a multiple of every block */
 #define QL_HUGE_BYTES ((size_t)2 << 20) /* data this large gets huge pages */
 #define QL_POOL_MIN_MACS                                                                           \
-    ((int64_t)1 << 19) /* smaller calls run on the calling thread:                                 \
+    ((int64_t)1 << 18) /* smaller calls run on the calling thread:                                 \
                         * waking the pool costs more than it saves */
 
 struct vi_qlinear {

@@ -64,6 +64,15 @@ static inline __attribute__((always_inline)) __m256 f16x8(const uint8_t *p)
         if (!q8)                                                                                   \
             _mm256_store_ps(ms + 8 * v, f16x8(blk##v + 32 + 16 * (v & 1)));                        \
     }
+/* few-row tiles are bound by memory: the same block two tiles further on
+ * (2 np panels) is fetched ahead, one line per 64 bytes, from the panel's
+ * first vector */
+#define PREFETCH(v)                                                                                \
+    if (v < nv && (v & 1) == 0) {                                                                  \
+        const char *ahead = (const char *)blk##v + 2 * np * pbytes;                                \
+        for (int64_t o = 0; o < pb; o += 64)                                                       \
+            _mm_prefetch(ahead + o, _MM_HINT_T0);                                                  \
+    }
 #define DEQ_Q8(v)                                                                                  \
     if (v < nv) {                                                                                  \
         __m256i q = _mm256_cvtepi8_epi32(                                                          \
@@ -100,6 +109,8 @@ static inline __attribute__((always_inline)) void tile(const vi_ql_job *j, const
         int64_t b1 = b0 + VI_QL_CHUNK_BLOCKS < nb ? b0 + VI_QL_CHUNK_BLOCKS : nb;
         for (int64_t b = b0; b < b1; b++) {
             VECS4(SCALES)
+            if (mr <= 2)
+                VECS4(PREFETCH)
             const float *xe = x + b * VI_QL_BLOCK;
             if (q8) {
                 for (int e = 0; e < 32; e++, xe++) {

@@ -51,6 +51,17 @@
         if (!q8)                                                                                   \
             mn##p = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(blk##p + 32)));           \
     }
+/* Weights stream from memory (a model's are far larger than the caches):
+ * the same block of a panel further on is fetched ahead, one line per 64
+ * bytes. Single-row tiles fetch two tiles ahead (2 np panels); the first
+ * row tile of a panel group fetches the next group (VI_QL_MAX_NP panels on),
+ * which the later row tiles then find in cache. */
+#define PREFETCH(p)                                                                                \
+    if (p < np) {                                                                                  \
+        const char *ahead = (const char *)blk##p + pf_dist;                                        \
+        for (int64_t o = 0; o < pb; o += 64)                                                       \
+            _mm_prefetch(ahead + o, _MM_HINT_T0);                                                  \
+    }
 /* weights of element e of panel p: Q8_0 any e; Q4_1 e < 16 low nibbles, hi = 1 high */
 #define DEQ_Q8(p)                                                                                  \
     if (p < np) {                                                                                  \
@@ -77,6 +88,8 @@ static inline __attribute__((always_inline)) void tile(const vi_ql_job *j, const
     const int64_t pb = q8 ? VI_QL_Q8_0_PB : VI_QL_Q4_1_PB;
     const int64_t pbytes = j->panel_bytes, ldx = j->K, nb = j->nb;
     const float *x = j->x + m0 * ldx;
+    const int pf = mr == 1 || m0 == 0;
+    const int64_t pf_dist = (mr == 1 ? 2 * np : VI_QL_MAX_NP) * pbytes;
     _Alignas(64) float ybuf[VI_QL_MAX_MR * LDB];
     ROWS8(DECL)
     __m512 d0 = z, d1 = z, d2 = z, d3 = z, mn0 = z, mn1 = z, mn2 = z, mn3 = z;
@@ -86,6 +99,8 @@ static inline __attribute__((always_inline)) void tile(const vi_ql_job *j, const
         int64_t b1 = b0 + VI_QL_CHUNK_BLOCKS < nb ? b0 + VI_QL_CHUNK_BLOCKS : nb;
         for (int64_t b = b0; b < b1; b++) {
             PANELS4(SCALES)
+            if (pf)
+                PANELS4(PREFETCH)
             const float *xe = x + b * VI_QL_BLOCK;
             if (q8) {
                 for (int e = 0; e < 32; e++, xe++) {
