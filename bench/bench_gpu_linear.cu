@@ -131,8 +131,8 @@ int main(int argc, char **argv)
     check_blas(cublasCreate(&h), "cublasCreate");
     printf("bench_gpu_linear on %s: y[M,N] = x[M,K] W^T, FP32 data; ms per call, TFLOP/s\n",
            b->detail);
-    printf("%5s %5s %5s | %-16s | %-16s | %-16s | %-16s | %-16s | %-16s | %9s %9s | %s\n", "M",
-           "N", "K", "exact auto", "exact split-k", "exact tile64", "exact tile128", "cuBLAS FP32",
+    printf("%5s %5s %5s | %-16s | %-16s | %-16s | %-16s | %-16s | %-16s | %9s %9s | %s\n", "M", "N",
+           "K", "exact auto", "exact split-k", "exact tile64", "exact tile128", "cuBLAS FP32",
            "cuBLAS TF32", "auto/FP32", "auto/TF32", "check");
 
     static const int64_t MS[] = {1, 16, 256, 4096};
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
             check(cudaMemcpy(hy, dy, (size_t)(M * N) * sizeof(float), cudaMemcpyDeviceToHost), "y");
             int64_t bad = 0;
             double maxrel = 0.0;
-            for (int64_t r = 0; r < M; r += M > 1 ? M - 1 : 1)
+            for (int64_t r = 0; r<M; r += M> 1 ? M - 1 : 1)
                 for (int64_t n = 0; n < N; n++) {
                     float ref = vi_canon_nan(vi_dot_ref(hx + r * K, 1, hw + n * K, 1, K));
                     bad += vi_f32_bits(ref) != vi_f32_bits(hy[r * N + n]);
@@ -211,9 +211,9 @@ int main(int argc, char **argv)
                 else
                     printf(" | %7.3f %6.1fTF", (double)t[p], flops / ((double)t[p] * 1e-3) / 1e12);
             }
-            printf(" | %8.2fx %8.2fx | %s, cuBLAS FP32 max rel dev %.1e\n",
-                   (double)(t[4] / t[0]), (double)(t[5] / t[0]),
-                   bad ? "EXACT MISMATCH" : "exact rows bit-identical", maxrel);
+            printf(" | %8.2fx %8.2fx | %s, cuBLAS FP32 max rel dev %.1e\n", (double)(t[4] / t[0]),
+                   (double)(t[5] / t[0]), bad ? "EXACT MISMATCH" : "exact rows bit-identical",
+                   maxrel);
             fflush(stdout);
 
             b->linear_release(b, j.prep);

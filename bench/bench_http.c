@@ -6,8 +6,8 @@
  * (vi_infer_run_batch in a loop over the batch the server's batcher would form:
  * min(concurrency, max_batch_size / rows) requests, its receipts signed with
  * one signature as the batcher signs them, or one per receipt with
- * --sign-per-request) and the ratio HTTP / in-process; then GET /v2/health/ready at concurrency 64 (and
- * wrk's figure for it when --wrk is given and wrk is installed).
+ * --sign-per-request) and the ratio HTTP / in-process; then GET /v2/health/ready at concurrency 64
+ * (and wrk's figure for it when --wrk is given and wrk is installed).
  *
  * Before anything is timed, every request of the pool is sent once in each
  * format and its decoded outputs and receipt output_digest must equal the
@@ -1088,7 +1088,8 @@ int main(int argc, char **argv)
            sysconf(_SC_NPROCESSORS_ONLN), cpu, O.threads, http_threads, O.rows, O.duration,
            O.warmup, O.client_threads, POOL);
     printf("bench_http: in-process receipts signed %s\n",
-           O.sign_per_request ? "one by one (--sign-per-request)" : "once per batch, as the server does");
+           O.sign_per_request ? "one by one (--sign-per-request)"
+                              : "once per batch, as the server does");
     printf("\n%-10s %-6s %5s %10s %10s %8s %8s %9s %6s | %12s %5s %6s\n", "model", "format", "conc",
            "req/s", "rows/s", "p50 ms", "p99 ms", "rows/exec", "errors", "in-proc req/s", "batch",
            "ratio");

@@ -89,9 +89,8 @@ typedef struct {
 static void run_blas(void *ctx, int64_t M, float *y)
 {
     blas_ctx *c = ctx;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)M, (blasint)c->N,
-                (blasint)c->K, 1.0f, c->x, (blasint)c->K, c->w, (blasint)c->K, 0.0f, y,
-                (blasint)c->N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)M, (blasint)c->N, (blasint)c->K,
+                1.0f, c->x, (blasint)c->K, c->w, (blasint)c->K, 0.0f, y, (blasint)c->N);
 }
 #endif
 
@@ -195,8 +194,8 @@ static options parse_args(int argc, char **argv)
 
 /* Benchmarks N = K = n at every M and thread count; returns 0, or 1 when a
  * result failed validation. */
-static int bench_size(const options *o, int64_t n, const int64_t *ms, int n_ms,
-                      const int *threads, int n_threads, uint64_t *seed)
+static int bench_size(const options *o, int64_t n, const int64_t *ms, int n_ms, const int *threads,
+                      int n_threads, uint64_t *seed)
 {
     const int64_t N = n, K = n, MMAX = 512;
     int rc = 1;
@@ -243,11 +242,12 @@ static int bench_size(const options *o, int64_t n, const int64_t *ms, int n_ms,
             double flop = 2.0 * (double)M * (double)N * (double)K;
             /* validate: rows 0 and M-1 against the plain reference */
             run_ours(&oc, M, y);
-            for (int64_t r = 0; r < M; r += M > 1 ? M - 1 : 1) {
+            for (int64_t r = 0; r<M; r += M> 1 ? M - 1 : 1) {
                 vi_cpu_linear_ref(w, N, K, 1, NULL, x + r * K, 1, ref);
                 if (memcmp(ref, y + r * N, (size_t)N * sizeof(float)) != 0) {
-                    fprintf(stderr, "bench_linear: M=%lld N=K=%lld row %lld differs from the "
-                                    "reference\n",
+                    fprintf(stderr,
+                            "bench_linear: M=%lld N=K=%lld row %lld differs from the "
+                            "reference\n",
                             (long long)M, (long long)N, (long long)r);
                     rc = 1;
                 }

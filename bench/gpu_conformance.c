@@ -38,8 +38,8 @@ static void print_row(void *user, const xc_result *r)
     char first[32] = "-";
     if (r->first_diff >= 0)
         snprintf(first, sizeof first, "%lld", (long long)r->first_diff);
-    const char *verdict = fast ? (r->equal ? "within" : "OUTSIDE")
-                               : (r->equal ? "equal" : "DIFFERENT");
+    const char *verdict =
+        fast ? (r->equal ? "within" : "OUTSIDE") : (r->equal ? "equal" : "DIFFERENT");
     printf("%-20s | %-66s | %-9s | %s\n", r->op, r->shape, verdict, first);
     if ((!r->equal || fast) && r->note[0])
         printf("%-20s   %s\n", "", r->note);
@@ -52,9 +52,8 @@ static void print_row(void *user, const xc_result *r)
  * with the host evaluation of the same source. */
 static void vmath_cases(xc_ctx *c)
 {
-    static const char *NAMES[] = {"vi_expf", "vi_expm1f", "vi_tanhf", "vi_erff",
-                                  "vi_sigmoidf", "vi_rsqrtf", "vi_sqrtf", "vi_logf",
-                                  "vi_sinf",     "vi_cosf"};
+    static const char *NAMES[] = {"vi_expf",   "vi_expm1f", "vi_tanhf", "vi_erff", "vi_sigmoidf",
+                                  "vi_rsqrtf", "vi_sqrtf",  "vi_logf",  "vi_sinf", "vi_cosf"};
     const long long n = (long long)((1ull << 32) / 4099) + 1;
     float *x = malloc((size_t)n * sizeof *x), *yg = malloc((size_t)n * sizeof *yg);
     if (!x || !yg) {
@@ -78,16 +77,36 @@ static void vmath_cases(xc_ctx *c)
         for (long long i = 0; r.equal && i < n; i++) {
             float h;
             switch (fn) {
-            case VI_CUDA_FN_EXP: h = vi_expf(x[i]); break;
-            case VI_CUDA_FN_EXPM1: h = vi_expm1f(x[i]); break;
-            case VI_CUDA_FN_TANH: h = vi_tanhf(x[i]); break;
-            case VI_CUDA_FN_ERF: h = vi_erff(x[i]); break;
-            case VI_CUDA_FN_SIGMOID: h = vi_sigmoidf(x[i]); break;
-            case VI_CUDA_FN_RSQRT: h = vi_rsqrtf(x[i]); break;
-            case VI_CUDA_FN_LOG: h = vi_logf(x[i]); break;
-            case VI_CUDA_FN_SIN: h = vi_sinf(x[i]); break;
-            case VI_CUDA_FN_COS: h = vi_cosf(x[i]); break;
-            default: h = vi_sqrtf(x[i]); break;
+            case VI_CUDA_FN_EXP:
+                h = vi_expf(x[i]);
+                break;
+            case VI_CUDA_FN_EXPM1:
+                h = vi_expm1f(x[i]);
+                break;
+            case VI_CUDA_FN_TANH:
+                h = vi_tanhf(x[i]);
+                break;
+            case VI_CUDA_FN_ERF:
+                h = vi_erff(x[i]);
+                break;
+            case VI_CUDA_FN_SIGMOID:
+                h = vi_sigmoidf(x[i]);
+                break;
+            case VI_CUDA_FN_RSQRT:
+                h = vi_rsqrtf(x[i]);
+                break;
+            case VI_CUDA_FN_LOG:
+                h = vi_logf(x[i]);
+                break;
+            case VI_CUDA_FN_SIN:
+                h = vi_sinf(x[i]);
+                break;
+            case VI_CUDA_FN_COS:
+                h = vi_cosf(x[i]);
+                break;
+            default:
+                h = vi_sqrtf(x[i]);
+                break;
             }
             /* NaNs compare as NaN: devices differ in payloads (order.h) */
             int same = (h != h && yg[i] != yg[i]) || vi_f32_bits(h) == vi_f32_bits(yg[i]);

@@ -29,16 +29,46 @@
 
 /* ==== Functions and their double references ==== */
 
-static float f_exp(float x) { return vi_expf(x); }
-static float f_expm1(float x) { return vi_expm1f(x); }
-static float f_tanh(float x) { return vi_tanhf(x); }
-static float f_erf(float x) { return vi_erff(x); }
-static float f_sigmoid(float x) { return vi_sigmoidf(x); }
-static float f_sqrt(float x) { return vi_sqrtf(x); }
-static float f_rsqrt(float x) { return vi_rsqrtf(x); }
-static float f_log(float x) { return vi_logf(x); }
-static float f_sin(float x) { return vi_sinf(x); }
-static float f_cos(float x) { return vi_cosf(x); }
+static float f_exp(float x)
+{
+    return vi_expf(x);
+}
+static float f_expm1(float x)
+{
+    return vi_expm1f(x);
+}
+static float f_tanh(float x)
+{
+    return vi_tanhf(x);
+}
+static float f_erf(float x)
+{
+    return vi_erff(x);
+}
+static float f_sigmoid(float x)
+{
+    return vi_sigmoidf(x);
+}
+static float f_sqrt(float x)
+{
+    return vi_sqrtf(x);
+}
+static float f_rsqrt(float x)
+{
+    return vi_rsqrtf(x);
+}
+static float f_log(float x)
+{
+    return vi_logf(x);
+}
+static float f_sin(float x)
+{
+    return vi_sinf(x);
+}
+static float f_cos(float x)
+{
+    return vi_cosf(x);
+}
 
 static double r_sigmoid(double x)
 {
@@ -48,7 +78,10 @@ static double r_sigmoid(double x)
     }
     return 1.0 / (1.0 + exp(-x));
 }
-static double r_rsqrt(double x) { return 1.0 / sqrt(x); }
+static double r_rsqrt(double x)
+{
+    return 1.0 / sqrt(x);
+}
 
 typedef struct {
     const char *name;
@@ -57,9 +90,15 @@ typedef struct {
 } sweep_fn;
 
 static const sweep_fn FUNCS[] = {
-    {"exp", f_exp, exp},       {"expm1", f_expm1, expm1},       {"tanh", f_tanh, tanh},
-    {"erf", f_erf, erf},       {"sigmoid", f_sigmoid, r_sigmoid}, {"sqrt", f_sqrt, sqrt},
-    {"rsqrt", f_rsqrt, r_rsqrt}, {"log", f_log, log},         {"sin", f_sin, sin},
+    {"exp", f_exp, exp},
+    {"expm1", f_expm1, expm1},
+    {"tanh", f_tanh, tanh},
+    {"erf", f_erf, erf},
+    {"sigmoid", f_sigmoid, r_sigmoid},
+    {"sqrt", f_sqrt, sqrt},
+    {"rsqrt", f_rsqrt, r_rsqrt},
+    {"log", f_log, log},
+    {"sin", f_sin, sin},
     {"cos", f_cos, cos},
 };
 #define NFUNCS (sizeof FUNCS / sizeof FUNCS[0])
@@ -68,16 +107,16 @@ static const sweep_fn FUNCS[] = {
 
 typedef struct {
     const sweep_fn *fn;
-    uint64_t lo, hi;    /* inclusive range of bit patterns */
-    uint64_t step;      /* measure lo, lo + step, ... <= hi */
+    uint64_t lo, hi; /* inclusive range of bit patterns */
+    uint64_t step;   /* measure lo, lo + step, ... <= hi */
     unsigned tid;
     double max_err;
-    uint32_t max_at;    /* smallest bit pattern with max_err */
-    uint64_t not_cr;    /* results different from the correctly rounded one */
-    uint64_t special;   /* special-value mismatches */
+    uint32_t max_at;  /* smallest bit pattern with max_err */
+    uint64_t not_cr;  /* results different from the correctly rounded one */
+    uint64_t special; /* special-value mismatches */
     uint32_t special_at;
     uint64_t count;
-    uint64_t digest;    /* sum of mix(input bits, output bits): order-free */
+    uint64_t digest; /* sum of mix(input bits, output bits): order-free */
 } sweep_job;
 
 /* ulp of the float v (finite): 2^(e-23) for |v| in [2^e, 2^(e+1)), 2^-149 below 2^-126. */

@@ -74,7 +74,8 @@ int cmd_gen_model(int argc, char **argv)
             char *end;
             s = strtoull(v, &end, 10);
             if (*v == '\0' || *end || *v == '-')
-                st = vi_fail(&err, VI_ERR_INVALID, "--seed needs a non-negative integer (got '%s')", v);
+                st = vi_fail(&err, VI_ERR_INVALID, "--seed needs a non-negative integer (got '%s')",
+                             v);
             opt.seed = (uint64_t)s;
         } else if (strcmp(a, "--dtype") == 0)
             st = vi_gen_parse_weight_dtype(v, &opt.weight_dtype, &err);
@@ -114,7 +115,8 @@ int cmd_gen_model(int argc, char **argv)
         fprintf(stderr, "verinfer gen-model: %s\n", err.msg);
         return CLI_FAIL;
     }
-    fprintf(stderr, "verinfer gen-model: wrote %s/model.json, model.safetensors, example-request.json\n",
+    fprintf(stderr,
+            "verinfer gen-model: wrote %s/model.json, model.safetensors, example-request.json\n",
             outdir);
     return CLI_OK;
 }

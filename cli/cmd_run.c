@@ -12,25 +12,24 @@
 
 static void run_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: verinfer run MODELDIR REQUEST.json [options]\n\n"
-            "Runs a KServe v2 inference request (JSON; '-' reads standard input) on the model\n"
-            "in MODELDIR and prints the KServe v2 response with a top-level \"receipt\":\n"
-            "model, input and output digests, engine id, and an Ed25519 signature.\n\n"
-            "options:\n"
-            "  --key KEYFILE   sign the receipt with this key (default: $VERINFER_KEY);\n"
-            "                  without a key the receipt is unsigned\n"
-            "  --mode M        exact (bit-exact) or fast (cuBLAS with TF32 on a GPU; outputs\n"
-            "                  within a stated tolerance, receipt mode \"fast\"); default:\n"
-            "                  the request's parameters.verinfer_mode, else model.json's mode\n"
-            "  --threads N     worker threads (default: all online CPUs); never changes a bit\n"
-            "  --isa NAME      auto|scalar|avx2|avx512 (default auto); never changes a bit\n"
-            "  --backend B     auto (a working GPU, else the CPU; default), cpu or cuda;\n"
-            "                  every backend gives the same bits\n"
-            "  --device N      CUDA device index (default 0)\n"
-            "  -o, --output F  write the response to F instead of standard output\n"
-            "  -h, --help      this text\n\n"
-            "exit status: 0 ok, 1 the request or model was rejected, 2 usage error\n");
+    fprintf(f, "usage: verinfer run MODELDIR REQUEST.json [options]\n\n"
+               "Runs a KServe v2 inference request (JSON; '-' reads standard input) on the model\n"
+               "in MODELDIR and prints the KServe v2 response with a top-level \"receipt\":\n"
+               "model, input and output digests, engine id, and an Ed25519 signature.\n\n"
+               "options:\n"
+               "  --key KEYFILE   sign the receipt with this key (default: $VERINFER_KEY);\n"
+               "                  without a key the receipt is unsigned\n"
+               "  --mode M        exact (bit-exact) or fast (cuBLAS with TF32 on a GPU; outputs\n"
+               "                  within a stated tolerance, receipt mode \"fast\"); default:\n"
+               "                  the request's parameters.verinfer_mode, else model.json's mode\n"
+               "  --threads N     worker threads (default: all online CPUs); never changes a bit\n"
+               "  --isa NAME      auto|scalar|avx2|avx512 (default auto); never changes a bit\n"
+               "  --backend B     auto (a working GPU, else the CPU; default), cpu or cuda;\n"
+               "                  every backend gives the same bits\n"
+               "  --device N      CUDA device index (default 0)\n"
+               "  -o, --output F  write the response to F instead of standard output\n"
+               "  -h, --help      this text\n\n"
+               "exit status: 0 ok, 1 the request or model was rejected, 2 usage error\n");
 }
 
 static int write_out(const char *path, const char *json, size_t len)
@@ -132,7 +131,8 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     if (bin_len > 0) {
-        fprintf(stderr, "verinfer run: binary outputs cannot be printed; remove binary_data from the request\n");
+        fprintf(stderr, "verinfer run: binary outputs cannot be printed; remove binary_data from "
+                        "the request\n");
         goto done;
     }
     if (!key)

@@ -238,8 +238,7 @@ static vi_backend *make_backend(void *arg, vi_error *err)
 
 /* Workers of a CUDA instance share its weights: the verification engine and
  * the fast-mode (cuBLAS) engine, each on its own stream. */
-static vi_status make_worker(void *arg, vi_backend *main, int fast, vi_backend **out,
-                             vi_error *err)
+static vi_status make_worker(void *arg, vi_backend *main, int fast, vi_backend **out, vi_error *err)
 {
     (void)arg;
     return cli_backend_worker(main, fast, out, err);
@@ -280,7 +279,8 @@ static void sleep_ms(int ms)
 static int load_llms(serve_opts *o, vi_server *srv)
 {
     vi_error err = {{0}};
-    srv->llm_threads = o->backend.threads > 0 ? o->backend.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    srv->llm_threads =
+        o->backend.threads > 0 ? o->backend.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (srv->llm_threads < 1)
         srv->llm_threads = 1;
     srv->llm_isa = o->backend.isa;
@@ -337,7 +337,7 @@ static int load_llms(serve_opts *o, vi_server *srv)
 static void shut_down(vi_server *srv, vi_http *http)
 {
     vi_http_quiesce(http);
-    vi_repo_stop(srv->repo); /* new infer requests get 503; queued ones still run */
+    vi_repo_stop(srv->repo);                /* new infer requests get 503; queued ones still run */
     for (int i = 0; i < srv->n_llms; i++) { /* finish every completion, then stop */
         vi_llm_close(srv->llms[i]);
         srv->llms[i] = NULL;
@@ -408,8 +408,7 @@ int cmd_serve(int argc, char **argv)
         snprintf(empty_repo, sizeof empty_repo, "%s/verinfer-serve-XXXXXX",
                  getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
         if (!mkdtemp(empty_repo)) {
-            fprintf(stderr, "verinfer serve: cannot create %s: %s\n", empty_repo,
-                    strerror(errno));
+            fprintf(stderr, "verinfer serve: cannot create %s: %s\n", empty_repo, strerror(errno));
             empty_repo[0] = '\0';
             goto done;
         }

@@ -11,26 +11,25 @@
 
 static void verify_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: verinfer verify MODELDIR REQUEST.json RESPONSE.json [options]\n"
-            "       verinfer verify MODEL.gguf REQUEST.json RESPONSE.json [--public-key HEX]\n"
-            "                       (a completion: see 'verinfer verify-completion --help')\n\n"
-            "Checks a response produced by 'verinfer run' or the server: recomputes the\n"
-            "model digest from MODELDIR (weights), the digest of the request's inputs\n"
-            "(input), the digest of the response's outputs (output-data), re-executes the\n"
-            "request exactly and compares the result bit for bit (output), and checks the\n"
-            "receipt's digest and Ed25519 signature (signature). A receipt with mode \"fast\"\n"
-            "claims outputs within the tolerance it states (tolerance_rtol, tolerance_atol)\n"
-            "of the exact ones: they are compared element by element within it, and the\n"
-            "verdict says so (docs/fast-mode.md).\n\n"
-            "options:\n"
-            "  --public-key HEX  also require the receipt to be signed by this key\n"
-            "  --allow-unsigned  accept a receipt without a signature\n"
-            "  --threads N, --isa NAME, --backend B, --device N\n"
-            "                    as for run (they never change a bit)\n"
-            "  -q, --quiet       print only the verdict\n"
-            "  -h, --help        this text\n\n"
-            "exit status: 0 verified, 1 not verified, 2 usage or I/O error\n");
+    fprintf(f, "usage: verinfer verify MODELDIR REQUEST.json RESPONSE.json [options]\n"
+               "       verinfer verify MODEL.gguf REQUEST.json RESPONSE.json [--public-key HEX]\n"
+               "                       (a completion: see 'verinfer verify-completion --help')\n\n"
+               "Checks a response produced by 'verinfer run' or the server: recomputes the\n"
+               "model digest from MODELDIR (weights), the digest of the request's inputs\n"
+               "(input), the digest of the response's outputs (output-data), re-executes the\n"
+               "request exactly and compares the result bit for bit (output), and checks the\n"
+               "receipt's digest and Ed25519 signature (signature). A receipt with mode \"fast\"\n"
+               "claims outputs within the tolerance it states (tolerance_rtol, tolerance_atol)\n"
+               "of the exact ones: they are compared element by element within it, and the\n"
+               "verdict says so (docs/fast-mode.md).\n\n"
+               "options:\n"
+               "  --public-key HEX  also require the receipt to be signed by this key\n"
+               "  --allow-unsigned  accept a receipt without a signature\n"
+               "  --threads N, --isa NAME, --backend B, --device N\n"
+               "                    as for run (they never change a bit)\n"
+               "  -q, --quiet       print only the verdict\n"
+               "  -h, --help        this text\n\n"
+               "exit status: 0 verified, 1 not verified, 2 usage or I/O error\n");
 }
 
 /* Whether the first non-option argument names a GGUF file (a completion to verify). */
@@ -124,8 +123,8 @@ int cmd_verify(int argc, char **argv)
     static const vi_check ORDER[] = {VI_CHECK_MODEL, VI_CHECK_INPUT, VI_CHECK_OUTPUT_DATA,
                                      VI_CHECK_OUTPUT, VI_CHECK_SIGNATURE};
     for (size_t i = 0; !quiet && i < sizeof ORDER / sizeof ORDER[0]; i++)
-        printf("%-12s %s  %s\n", vi_check_name(ORDER[i]), rep.ok[ORDER[i]] ? "ok      " : "MISMATCH",
-               rep.detail[ORDER[i]]);
+        printf("%-12s %s  %s\n", vi_check_name(ORDER[i]),
+               rep.ok[ORDER[i]] ? "ok      " : "MISMATCH", rep.detail[ORDER[i]]);
     /* a fast-mode receipt was checked within a tolerance, and the verdict says so */
     if (rep.verified && rep.mode == VI_MODE_FAST)
         printf("verified (%s)\n", rep.detail[VI_CHECK_OUTPUT]);

@@ -53,7 +53,10 @@ int cmd_verify_completion(int argc, char **argv)
         }
         if (a[0] != '-') {
             /* MODEL.gguf [REQUEST.json RESPONSE.json], as `verinfer verify` takes them */
-            const char **slot = !model ? &model : !req_path ? &req_path : !resp_path ? &resp_path : NULL;
+            const char **slot = !model       ? &model
+                                : !req_path  ? &req_path
+                                : !resp_path ? &resp_path
+                                             : NULL;
             if (!slot) {
                 fprintf(stderr, "verify-completion: unexpected argument '%s'\n", a);
                 return CLI_USAGE;

@@ -20,14 +20,16 @@ static const struct {
     {"verify", cmd_verify, "re-execute a request and check a response's receipt"},
     {"serve", cmd_serve, "serve a model repository over HTTP (KServe v2), with receipts"},
     {"generate", cmd_generate, "generate text with a llama GGUF model (bit-reproducible)"},
-    {"verify-completion", cmd_verify_completion, "re-execute an OpenAI completion request and check its receipt"},
+    {"verify-completion", cmd_verify_completion,
+     "re-execute an OpenAI completion request and check its receipt"},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: verinfer <command> [options]\n\n"
-               "verinfer %s: bit-exact deterministic inference with verifiable receipts.\n\n"
-               "commands:\n",
+    fprintf(f,
+            "usage: verinfer <command> [options]\n\n"
+            "verinfer %s: bit-exact deterministic inference with verifiable receipts.\n\n"
+            "commands:\n",
             VERINFER_VERSION);
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);

@@ -27,12 +27,12 @@ static vi_status check_tensor(const vi_digest_tensor *t, vi_error *err)
         return vi_fail(err, VI_ERR_INVALID, "model tensor has an empty name");
     vi_dtype dt = vi_dtype_from_safetensors(t->dtype);
     if (dt == VI_DT_INVALID)
-        return vi_fail(err, VI_ERR_INVALID, "tensor '%s': unknown safetensors dtype '%s'",
-                       t->name, t->dtype ? t->dtype : "(null)");
+        return vi_fail(err, VI_ERR_INVALID, "tensor '%s': unknown safetensors dtype '%s'", t->name,
+                       t->dtype ? t->dtype : "(null)");
     if (t->ndim < 0 || t->ndim > VI_MAX_DIMS || (t->ndim > 0 && !t->shape))
         return vi_fail(err, VI_ERR_INVALID,
-                       "tensor '%s': %d dimensions (expected 0..%d with a shape)", t->name,
-                       t->ndim, VI_MAX_DIMS);
+                       "tensor '%s': %d dimensions (expected 0..%d with a shape)", t->name, t->ndim,
+                       VI_MAX_DIMS);
     int64_t numel;
     vi_status st = vi_shape_numel(t->ndim, t->shape, &numel, err);
     if (st != VI_OK) {
@@ -46,9 +46,9 @@ static vi_status check_tensor(const vi_digest_tensor *t, vi_error *err)
     if (t->nbytes != want) {
         char shape[128];
         vi_shape_str(t->ndim, t->shape, shape, sizeof shape);
-        return vi_fail(err, VI_ERR_INVALID,
-                       "tensor '%s': %llu bytes stored, but %s %s needs %llu", t->name,
-                       (unsigned long long)t->nbytes, t->dtype, shape, (unsigned long long)want);
+        return vi_fail(err, VI_ERR_INVALID, "tensor '%s': %llu bytes stored, but %s %s needs %llu",
+                       t->name, (unsigned long long)t->nbytes, t->dtype, shape,
+                       (unsigned long long)want);
     }
     if (t->nbytes > SIZE_MAX)
         return vi_fail(err, VI_ERR_LIMIT, "tensor '%s' does not fit in memory", t->name);
@@ -57,8 +57,7 @@ static vi_status check_tensor(const vi_digest_tensor *t, vi_error *err)
     return VI_OK;
 }
 
-vi_status vi_tensor_leaf_hash(const vi_digest_tensor *t, uint8_t out[VI_SHA256_LEN],
-                              vi_error *err)
+vi_status vi_tensor_leaf_hash(const vi_digest_tensor *t, uint8_t out[VI_SHA256_LEN], vi_error *err)
 {
     vi_status st = check_tensor(t, err);
     if (st != VI_OK)
@@ -187,8 +186,8 @@ vi_status vi_model_tensor_proof(const void *manifest, size_t manifest_len,
     else {
         proof->index = (uint64_t)at + 1;
         proof->n_leaves = (uint64_t)n + 1;
-        st = vi_merkle_proof(cleaves, proof->n_leaves, proof->index, proof->path,
-                             &proof->path_len, err);
+        st = vi_merkle_proof(cleaves, proof->n_leaves, proof->index, proof->path, &proof->path_len,
+                             err);
     }
     if (st == VI_OK)
         st = vi_merkle_root(cleaves, proof->n_leaves, proof->root, err);

@@ -37,8 +37,7 @@ vi_status vi_manifest_leaf_hash(const void *manifest, size_t manifest_len,
 
 /* Hash of one tensor leaf; VI_ERR_INVALID (naming the tensor) if its name,
  * dtype, shape or byte length is malformed or inconsistent. */
-vi_status vi_tensor_leaf_hash(const vi_digest_tensor *t, uint8_t out[VI_SHA256_LEN],
-                              vi_error *err);
+vi_status vi_tensor_leaf_hash(const vi_digest_tensor *t, uint8_t out[VI_SHA256_LEN], vi_error *err);
 
 /* model_digest = SHA256(tag "verinfer.model.v1" || u64 n_leaves || root). */
 vi_status vi_model_digest_from_root(const uint8_t root[VI_SHA256_LEN], uint64_t n_leaves,
@@ -57,7 +56,7 @@ typedef struct vi_tensor_proof {
     uint64_t n_leaves; /* 1 + number of tensors */
     int path_len;
     uint8_t path[VI_MERKLE_MAX_PATH][VI_SHA256_LEN]; /* sibling hashes, bottom first */
-    uint8_t root[VI_SHA256_LEN];                      /* Merkle root */
+    uint8_t root[VI_SHA256_LEN];                     /* Merkle root */
 } vi_tensor_proof;
 
 /* Builds the inclusion proof of the tensor called `name`; VI_ERR_NOT_FOUND if

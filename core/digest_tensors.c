@@ -62,8 +62,8 @@ vi_status vi_tensors_digest(const char *role, const vi_tensor *tensors, int n,
     qsort(order, (size_t)n, sizeof *order, cmp_by_name);
     for (int i = 1; i < n; i++)
         if (strcmp(order[i - 1]->name, order[i]->name) == 0) {
-            st = vi_fail(err, VI_ERR_INVALID, "duplicate %s tensor name '%s'", role,
-                         order[i]->name);
+            st =
+                vi_fail(err, VI_ERR_INVALID, "duplicate %s tensor name '%s'", role, order[i]->name);
             goto done;
         }
     vi_sha256 h;

@@ -121,8 +121,8 @@ vi_status vi_engine_init_view(vi_engine *e, const vi_engine *src, vi_backend *b,
 void vi_engine_describe(const vi_engine *e, char *buf, size_t bufsize)
 {
     vi_error err;
-    if (vi_engine_id(buf, bufsize, e->backend->name, e->backend->detail[0] ? e->backend->detail : NULL,
-                     &err) != VI_OK)
+    if (vi_engine_id(buf, bufsize, e->backend->name,
+                     e->backend->detail[0] ? e->backend->detail : NULL, &err) != VI_OK)
         snprintf(buf, bufsize, "verinfer/%s order/%d backend/%s", VERINFER_VERSION,
                  VI_ORDER_VERSION, e->backend->name);
 }
@@ -160,8 +160,9 @@ static vi_status check_inputs(const vi_engine *e, const vi_tensor *const *inputs
             vi_shape_str(v->ndim, v->shape, want, sizeof want);
             if (t)
                 vi_shape_str(t->ndim, t->shape, got, sizeof got);
-            return vi_fail(err, VI_ERR_INVALID, "input '%s' must be %s %s with %lld rows (got %s %s)",
-                           v->name, vi_dtype_kserve_name(v->dtype), want, (long long)rows,
+            return vi_fail(err, VI_ERR_INVALID,
+                           "input '%s' must be %s %s with %lld rows (got %s %s)", v->name,
+                           vi_dtype_kserve_name(v->dtype), want, (long long)rows,
                            t ? vi_dtype_kserve_name(t->dtype) : "nothing", t ? got : "");
         }
     }

@@ -9,9 +9,9 @@
 #include "status.h"
 
 typedef struct vi_file_out {
-    int fd;      /* -1 when closed */
-    char *tmp;   /* "<path>.tmp" (malloc'ed) */
-    char *path;  /* the final name (malloc'ed) */
+    int fd;     /* -1 when closed */
+    char *tmp;  /* "<path>.tmp" (malloc'ed) */
+    char *path; /* the final name (malloc'ed) */
 } vi_file_out;
 
 /* Creates "<path>.tmp" (mode 0644, truncated). VI_ERR_IO naming the file,

@@ -5,13 +5,13 @@
 #include <string.h>
 
 static const char *const OP_NAMES[VI_OP_COUNT] = {
-    [VI_OP_LINEAR] = "linear",   [VI_OP_MATMUL] = "matmul",
-    [VI_OP_ADD] = "add",         [VI_OP_MUL] = "mul",
-    [VI_OP_RELU] = "relu",       [VI_OP_GELU] = "gelu",
-    [VI_OP_TANH] = "tanh",       [VI_OP_SIGMOID] = "sigmoid",
-    [VI_OP_SOFTMAX] = "softmax", [VI_OP_LAYER_NORM] = "layer_norm",
+    [VI_OP_LINEAR] = "linear",     [VI_OP_MATMUL] = "matmul",
+    [VI_OP_ADD] = "add",           [VI_OP_MUL] = "mul",
+    [VI_OP_RELU] = "relu",         [VI_OP_GELU] = "gelu",
+    [VI_OP_TANH] = "tanh",         [VI_OP_SIGMOID] = "sigmoid",
+    [VI_OP_SOFTMAX] = "softmax",   [VI_OP_LAYER_NORM] = "layer_norm",
     [VI_OP_RMS_NORM] = "rms_norm", [VI_OP_EMBEDDING] = "embedding",
-    [VI_OP_RESHAPE] = "reshape", [VI_OP_FLATTEN] = "flatten",
+    [VI_OP_RESHAPE] = "reshape",   [VI_OP_FLATTEN] = "flatten",
     [VI_OP_ARGMAX] = "argmax",
 };
 

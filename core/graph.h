@@ -20,7 +20,7 @@ typedef enum {
     VI_OP_ADD,        /* y = a + b (b same shape, or a broadcast suffix) */
     VI_OP_MUL,        /* y = a * b                                      */
     VI_OP_RELU,
-    VI_OP_GELU,       /* attribute approximate: "none" (erf) | "tanh"   */
+    VI_OP_GELU, /* attribute approximate: "none" (erf) | "tanh"   */
     VI_OP_TANH,
     VI_OP_SIGMOID,
     VI_OP_SOFTMAX,    /* over the last axis                             */
@@ -39,9 +39,9 @@ const char *vi_op_name(vi_op op);
 vi_op vi_op_from_name(const char *name);
 
 typedef enum {
-    VI_VALUE_INPUT = 0,    /* a model input, fed by the request */
-    VI_VALUE_WEIGHT,       /* a constant tensor from model.safetensors */
-    VI_VALUE_INTERMEDIATE  /* produced by a node (model outputs are intermediates too) */
+    VI_VALUE_INPUT = 0,   /* a model input, fed by the request */
+    VI_VALUE_WEIGHT,      /* a constant tensor from model.safetensors */
+    VI_VALUE_INTERMEDIATE /* produced by a node (model outputs are intermediates too) */
 } vi_value_kind;
 
 typedef struct vi_value {
@@ -70,10 +70,10 @@ typedef struct vi_node {
     int in[VI_NODE_MAX_IN]; /* value indices, -1 where absent */
     int out;                /* value index */
     /* attributes (only those of the op are meaningful) */
-    int weight_out_in;      /* linear: 1 if weight is [N, K] ("out_in", PyTorch), 0 if [K, N] */
-    int gelu_tanh;          /* gelu: 1 for the tanh approximation, 0 for the erf form */
-    float eps;              /* layer_norm / rms_norm */
-    int start_dim;          /* flatten */
+    int weight_out_in; /* linear: 1 if weight is [N, K] ("out_in", PyTorch), 0 if [K, N] */
+    int gelu_tanh;     /* gelu: 1 for the tanh approximation, 0 for the erf form */
+    float eps;         /* layer_norm / rms_norm */
+    int start_dim;     /* flatten */
 } vi_node;
 
 #define VI_GRAPH_MAX_PREFERRED 8
@@ -81,11 +81,11 @@ typedef struct vi_node {
 /* Optional "dynamic_batching" object of model.json: how a server may merge
  * requests to this model (never affects bits). */
 typedef struct vi_dynamic_batching {
-    int present;                /* 1 if model.json has the object */
-    int64_t max_queue_delay_us; /* >= 0; 0 when absent */
+    int present;                           /* 1 if model.json has the object */
+    int64_t max_queue_delay_us;            /* >= 0; 0 when absent */
     int preferred[VI_GRAPH_MAX_PREFERRED]; /* preferred batch sizes (rows), ascending, >= 1 */
     int n_preferred;
-    int max_queue_size;         /* requests waiting; 0 = unbounded */
+    int max_queue_size; /* requests waiting; 0 = unbounded */
 } vi_dynamic_batching;
 
 /* Optional "mode" and "fast_tolerance" of model.json (docs/fast-mode.md):
@@ -105,9 +105,9 @@ typedef struct vi_graph {
     int n_values;
     vi_node *nodes; /* in execution order (model.json order, each input defined before use) */
     int n_nodes;
-    int *inputs;    /* value indices of the model inputs, in model.json order */
+    int *inputs; /* value indices of the model inputs, in model.json order */
     int n_inputs;
-    int *outputs;   /* value indices of the model outputs, in model.json order */
+    int *outputs; /* value indices of the model outputs, in model.json order */
     int n_outputs;
     vi_dynamic_batching dynamic_batching; /* zeroed when model.json has none */
     vi_mode_config mode;                  /* zeroed when model.json has none */

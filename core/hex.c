@@ -30,8 +30,8 @@ vi_status vi_hex_decode(const char *hex, uint8_t *out, size_t n, const char *wha
     size_t len = strlen(hex);
     if (len != 2 * n)
         return vi_fail(err, VI_ERR_INVALID,
-                       "%s must be %zu lowercase hex characters (got %zu characters)", what,
-                       2 * n, len);
+                       "%s must be %zu lowercase hex characters (got %zu characters)", what, 2 * n,
+                       len);
     for (size_t i = 0; i < len; i++) {
         if (hex_value(hex[i]) < 0)
             return vi_fail(err, VI_ERR_INVALID,

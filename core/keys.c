@@ -41,8 +41,7 @@ vi_status vi_key_generate(const char *path, vi_error *err)
             st = vi_fail(err, VI_ERR_IO, "key file '%s' already exists; refusing to overwrite it",
                          path);
         else
-            st = vi_fail(err, VI_ERR_IO, "cannot create key file '%s': %s", path,
-                         strerror(errno));
+            st = vi_fail(err, VI_ERR_IO, "cannot create key file '%s': %s", path, strerror(errno));
         goto done;
     }
     f = fdopen(fd, "w");
@@ -90,8 +89,8 @@ vi_status vi_key_load(const char *path, EVP_PKEY **out, vi_error *err)
         return vi_fail(err, VI_ERR_IO, "cannot open key file '%s': %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
-        vi_status st = vi_fail(err, VI_ERR_IO, "cannot stat key file '%s': %s", path,
-                               strerror(errno));
+        vi_status st =
+            vi_fail(err, VI_ERR_IO, "cannot stat key file '%s': %s", path, strerror(errno));
         close(fd);
         return st;
     }
@@ -107,8 +106,8 @@ vi_status vi_key_load(const char *path, EVP_PKEY **out, vi_error *err)
     }
     FILE *f = fdopen(fd, "r");
     if (!f) {
-        vi_status st = vi_fail(err, VI_ERR_IO, "cannot read key file '%s': %s", path,
-                               strerror(errno));
+        vi_status st =
+            vi_fail(err, VI_ERR_IO, "cannot read key file '%s': %s", path, strerror(errno));
         close(fd);
         return st;
     }
@@ -154,8 +153,7 @@ vi_status vi_key_public_raw(const EVP_PKEY *key, uint8_t out[VI_KEY_PUBLIC_LEN],
     return VI_OK;
 }
 
-vi_status vi_key_public_hex(const EVP_PKEY *key, char out[2 * VI_KEY_PUBLIC_LEN + 1],
-                            vi_error *err)
+vi_status vi_key_public_hex(const EVP_PKEY *key, char out[2 * VI_KEY_PUBLIC_LEN + 1], vi_error *err)
 {
     uint8_t raw[VI_KEY_PUBLIC_LEN];
     vi_status st = vi_key_public_raw(key, raw, err);

@@ -87,7 +87,8 @@ static vi_status check_keys(json_t *obj, const char *const *allowed, const char 
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         int ok = 0;
         for (int i = 0; allowed[i] && !ok; i++)
             ok = strcmp(key, allowed[i]) == 0;
@@ -110,8 +111,8 @@ static vi_status check_name(const char *what, const char *name, vi_error *err)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
         if (c < 0x20 || c == 0x7f)
-            return vi_fail(err, VI_ERR_INVALID, "%s name '%s' contains control byte 0x%02x",
-                           what, name, c);
+            return vi_fail(err, VI_ERR_INVALID, "%s name '%s' contains control byte 0x%02x", what,
+                           name, c);
     }
     return VI_OK;
 }
@@ -153,8 +154,7 @@ static vi_status check_depth(const char *s, size_t len, vi_error *err)
             in_str = 1;
         } else if (c == '{' || c == '[') {
             if (++depth > VI_MANIFEST_MAX_DEPTH)
-                return vi_fail(err, VI_ERR_LIMIT,
-                               "JSON nests deeper than %d levels (at byte %zu)",
+                return vi_fail(err, VI_ERR_LIMIT, "JSON nests deeper than %d levels (at byte %zu)",
                                VI_MANIFEST_MAX_DEPTH, i);
         } else if (c == '}' || c == ']') {
             depth--;
@@ -171,8 +171,10 @@ static vi_status parse_act_shape(json_t *j, const char *where, int *ndim, int64_
         return vi_fail(err, VI_ERR_INVALID, "%s: \"shape\" must be an array of integers", where);
     size_t nd = json_array_size(j);
     if (nd == 0)
-        return vi_fail(err, VI_ERR_INVALID, "%s: shape is empty (it needs at least the batch "
-                       "dimension -1)", where);
+        return vi_fail(err, VI_ERR_INVALID,
+                       "%s: shape is empty (it needs at least the batch "
+                       "dimension -1)",
+                       where);
     if (nd > VI_MAX_DIMS)
         return vi_fail(err, VI_ERR_LIMIT, "%s: shape has %zu dimensions (at most %d)", where, nd,
                        VI_MAX_DIMS);
@@ -229,8 +231,8 @@ static vi_status parse_io_decl(json_t *j, const char *kind, size_t i, const char
 }
 
 /* Appends a value (capacity was counted beforehand) and registers its name. */
-static vi_status add_value(parser *p, const char *name, vi_value_kind kind, int producer,
-                           int *idx, vi_error *err)
+static vi_status add_value(parser *p, const char *name, vi_value_kind kind, int producer, int *idx,
+                           vi_error *err)
 {
     vi_graph *g = p->g;
     if (g->n_values >= p->cap_values)
@@ -266,8 +268,8 @@ static vi_status parse_inputs(parser *p, json_t *arr, vi_error *err)
         vi_dtype dt;
         int ndim, idx;
         int64_t shape[VI_MAX_DIMS];
-        vi_status rc = parse_io_decl(json_array_get(arr, i), "input", i, &name, &dt, &ndim,
-                                     shape, err);
+        vi_status rc =
+            parse_io_decl(json_array_get(arr, i), "input", i, &name, &dt, &ndim, shape, err);
         if (rc)
             return rc;
         if (dt != VI_DT_FP32 && dt != VI_DT_INT32 && dt != VI_DT_INT64)
@@ -286,8 +288,7 @@ static vi_status parse_inputs(parser *p, json_t *arr, vi_error *err)
         v->row_numel = 1;
         for (int d = 1; d < ndim; d++) {
             if (v->row_numel > (INT64_MAX / 8) / shape[d])
-                return vi_fail(err, VI_ERR_LIMIT, "input '%s': too many elements per row",
-                               name);
+                return vi_fail(err, VI_ERR_LIMIT, "input '%s': too many elements per row", name);
             v->row_numel *= shape[d];
         }
         g->inputs[g->n_inputs++] = idx;
@@ -312,28 +313,43 @@ static const role *op_roles(vi_op op, const char **list)
 {
     switch (op) {
     case VI_OP_LINEAR:
-    case VI_OP_LAYER_NORM: *list = "weight, bias"; return R_WEIGHT_BIAS;
+    case VI_OP_LAYER_NORM:
+        *list = "weight, bias";
+        return R_WEIGHT_BIAS;
     case VI_OP_RMS_NORM:
-    case VI_OP_EMBEDDING: *list = "weight"; return R_WEIGHT;
+    case VI_OP_EMBEDDING:
+        *list = "weight";
+        return R_WEIGHT;
     case VI_OP_MATMUL:
     case VI_OP_ADD:
-    case VI_OP_MUL: *list = "other"; return R_OTHER;
-    default: *list = "none"; return R_NONE;
+    case VI_OP_MUL:
+        *list = "other";
+        return R_OTHER;
+    default:
+        *list = "none";
+        return R_NONE;
     }
 }
 
 static const char *op_attrs(vi_op op)
 {
     switch (op) {
-    case VI_OP_LINEAR: return "weight_layout";
-    case VI_OP_GELU: return "approximate";
+    case VI_OP_LINEAR:
+        return "weight_layout";
+    case VI_OP_GELU:
+        return "approximate";
     case VI_OP_LAYER_NORM:
-    case VI_OP_RMS_NORM: return "eps";
-    case VI_OP_FLATTEN: return "start_dim";
-    case VI_OP_RESHAPE: return "shape";
+    case VI_OP_RMS_NORM:
+        return "eps";
+    case VI_OP_FLATTEN:
+        return "start_dim";
+    case VI_OP_RESHAPE:
+        return "shape";
     case VI_OP_SOFTMAX:
-    case VI_OP_ARGMAX: return "axis";
-    default: return NULL;
+    case VI_OP_ARGMAX:
+        return "axis";
+    default:
+        return NULL;
     }
 }
 
@@ -345,8 +361,7 @@ static vi_status unknown_input(parser *p, int node, const char *name, vi_error *
         for (size_t k = 0; k < json_array_size(outs); k++) {
             const char *o = json_string_value(json_array_get(outs, k));
             if (o && strcmp(o, name) == 0 && (size_t)node == j)
-                return vi_fail(err, VI_ERR_INVALID, "input '%s' is the node's own output",
-                               name);
+                return vi_fail(err, VI_ERR_INVALID, "input '%s' is the node's own output", name);
             if (o && strcmp(o, name) == 0)
                 return vi_fail(err, VI_ERR_INVALID,
                                "input '%s' is used before it is defined (graph[%zu] produces it "
@@ -360,8 +375,7 @@ static vi_status unknown_input(parser *p, int node, const char *name, vi_error *
                        "\"weights\"",
                        name);
     return vi_fail(err, VI_ERR_INVALID,
-                   "unknown value '%s' (neither a model input nor an earlier node's output)",
-                   name);
+                   "unknown value '%s' (neither a model input nor an earlier node's output)", name);
 }
 
 static vi_status parse_node_inputs(parser *p, int i, json_t *j, int n_weights_other, vi_node *n,
@@ -436,7 +450,8 @@ static vi_status parse_node_weights(parser *p, json_t *j, vi_node *n, vi_error *
         return vi_fail(err, VI_ERR_INVALID, "\"weights\" must be an object {role: tensor name}");
     const char *key;
     json_t *v;
-    json_object_foreach(j, key, v) {
+    json_object_foreach(j, key, v)
+    {
         const role *r = roles;
         while (r->key && strcmp(r->key, key) != 0)
             r++;
@@ -480,7 +495,8 @@ static vi_status parse_node_attrs(json_t *j, vi_node *n, int *out_ndim, int64_t 
         return vi_fail(err, VI_ERR_INVALID, "missing attribute \"shape\"");
     const char *key;
     json_t *v;
-    json_object_foreach(j, key, v) {
+    json_object_foreach(j, key, v)
+    {
         if (!allowed || strcmp(key, allowed) != 0)
             return vi_fail(err, VI_ERR_INVALID, "unknown attribute '%s' (%s takes %s%s)", key,
                            vi_op_name(n->op), allowed ? allowed : "no attributes",
@@ -509,16 +525,18 @@ static vi_status parse_node_attrs(json_t *j, vi_node *n, int *out_ndim, int64_t 
                                "attribute \"eps\" must be a number > 0 (and at most FLT_MAX)");
             n->eps = (float)d; /* binary64 rounded once to binary32 */
             if (n->eps == 0.0f)
-                return vi_fail(err, VI_ERR_INVALID,
-                               "attribute \"eps\" %g rounds to 0 as a float32", d);
+                return vi_fail(err, VI_ERR_INVALID, "attribute \"eps\" %g rounds to 0 as a float32",
+                               d);
             break;
         }
         case VI_OP_FLATTEN:
             if ((rc = attr_int(v, key, &iv, err)))
                 return rc;
             if (iv < 1 || iv > VI_MAX_DIMS)
-                return vi_fail(err, VI_ERR_INVALID, "attribute \"start_dim\" is %lld (it must be "
-                               ">= 1: dimension 0 is the batch)", (long long)iv);
+                return vi_fail(err, VI_ERR_INVALID,
+                               "attribute \"start_dim\" is %lld (it must be "
+                               ">= 1: dimension 0 is the batch)",
+                               (long long)iv);
             n->start_dim = (int)iv;
             break;
         case VI_OP_SOFTMAX:
@@ -534,7 +552,8 @@ static vi_status parse_node_attrs(json_t *j, vi_node *n, int *out_ndim, int64_t 
             if ((rc = parse_act_shape(v, "attribute \"shape\"", out_ndim, out_shape, err)))
                 return rc;
             break;
-        default: return vi_fail(err, VI_ERR_INTERNAL, "attribute table mismatch");
+        default:
+            return vi_fail(err, VI_ERR_INTERNAL, "attribute table mismatch");
         }
     }
     return VI_OK;
@@ -559,8 +578,7 @@ static vi_status parse_node_body(parser *p, int i, json_t *j, vi_node *n, vi_err
         (rc = parse_node_attrs(json_object_get(j, "attributes"), n, &reshape_ndim, reshape_shape,
                                err)))
         return rc;
-    if (!json_is_array(jo) || json_array_size(jo) != 1 ||
-        !json_is_string(json_array_get(jo, 0)))
+    if (!json_is_array(jo) || json_array_size(jo) != 1 || !json_is_string(json_array_get(jo, 0)))
         return vi_fail(err, VI_ERR_INVALID,
                        "\"outputs\" must be an array of exactly one new value name");
     const char *oname = json_string_value(json_array_get(jo, 0));
@@ -582,8 +600,8 @@ static vi_status parse_node_body(parser *p, int i, json_t *j, vi_node *n, vi_err
 
 static vi_status parse_node(parser *p, int i, json_t *j, vi_error *err)
 {
-    static const char *const KEYS[] = {"op", "name", "inputs", "weights", "outputs", "attributes",
-                                       NULL};
+    static const char *const KEYS[] = {"op",      "name",       "inputs", "weights",
+                                       "outputs", "attributes", NULL};
     vi_graph *g = p->g;
     vi_node *n = &g->nodes[i];
     char where[48];
@@ -633,8 +651,8 @@ static vi_status parse_outputs(parser *p, json_t *arr, vi_error *err)
         vi_dtype dt;
         int ndim;
         int64_t shape[VI_MAX_DIMS];
-        vi_status rc = parse_io_decl(json_array_get(arr, i), "output", i, &name, &dt, &ndim,
-                                     shape, err);
+        vi_status rc =
+            parse_io_decl(json_array_get(arr, i), "output", i, &name, &dt, &ndim, shape, err);
         if (rc)
             return rc;
         int idx = table_find(&p->values, name);
@@ -642,8 +660,8 @@ static vi_status parse_outputs(parser *p, json_t *arr, vi_error *err)
             return vi_fail(err, VI_ERR_INVALID, "output '%s' is not produced by any node", name);
         const vi_value *v = &g->values[idx];
         if (v->kind != VI_VALUE_INTERMEDIATE)
-            return vi_fail(err, VI_ERR_INVALID, "output '%s' is %s, not produced by any node",
-                           name, describe_value(p, idx, buf, sizeof buf));
+            return vi_fail(err, VI_ERR_INVALID, "output '%s' is %s, not produced by any node", name,
+                           describe_value(p, idx, buf, sizeof buf));
         for (int k = 0; k < g->n_outputs; k++)
             if (g->outputs[k] == idx)
                 return vi_fail(err, VI_ERR_INVALID, "output '%s' is listed twice", name);
@@ -662,8 +680,8 @@ static vi_status parse_outputs(parser *p, json_t *arr, vi_error *err)
 }
 
 /* A required array member of the root with 1..max entries. */
-static vi_status get_array(json_t *root, const char *key, size_t max, vi_status over,
-                           json_t **out, vi_error *err)
+static vi_status get_array(json_t *root, const char *key, size_t max, vi_status over, json_t **out,
+                           vi_error *err)
 {
     json_t *a = json_object_get(root, key);
     if (!a)
@@ -673,8 +691,8 @@ static vi_status get_array(json_t *root, const char *key, size_t max, vi_status 
     if (json_array_size(a) == 0)
         return vi_fail(err, VI_ERR_INVALID, "\"%s\" is empty", key);
     if (json_array_size(a) > max)
-        return vi_fail(err, over, "\"%s\" has %zu entries (at most %zu)", key,
-                       json_array_size(a), max);
+        return vi_fail(err, over, "\"%s\" has %zu entries (at most %zu)", key, json_array_size(a),
+                       max);
     *out = a;
     return VI_OK;
 }
@@ -776,10 +794,9 @@ static vi_status parse_mode(vi_mode_config *mc, json_t *root, vi_error *err)
 
 static vi_status parse_header_fields(vi_graph *g, json_t *root, vi_error *err)
 {
-    static const char *const KEYS[] = {"format",         "format_version",   "name",
-                                       "version",        "max_batch_size",   "dynamic_batching",
-                                       "mode",           "fast_tolerance",   "inputs",
-                                       "outputs",        "graph",            NULL};
+    static const char *const KEYS[] = {
+        "format", "format_version", "name",   "version", "max_batch_size", "dynamic_batching",
+        "mode",   "fast_tolerance", "inputs", "outputs", "graph",          NULL};
     vi_status rc;
     if ((rc = check_keys(root, KEYS, "top level",
                          "format, format_version, name, version, max_batch_size, "
@@ -812,8 +829,7 @@ static vi_status parse_header_fields(vi_graph *g, json_t *root, vi_error *err)
     }
     json_t *mb = json_object_get(root, "max_batch_size");
     if (mb) {
-        if (!json_is_integer(mb) || json_integer_value(mb) < 0 ||
-            json_integer_value(mb) > INT_MAX)
+        if (!json_is_integer(mb) || json_integer_value(mb) < 0 || json_integer_value(mb) > INT_MAX)
             return vi_fail(err, VI_ERR_INVALID,
                            "\"max_batch_size\" must be an integer from 0 to %d", INT_MAX);
         g->max_batch_size = (int)json_integer_value(mb);

@@ -83,8 +83,8 @@ static vi_status need_weight(const vi_value *w, int ndim, const char *role, cons
                        "%s '%s' has dtype %s (weights must be F32, F16 or BF16)", role, w->name,
                        vi_dtype_safetensors_name(w->dtype));
     if (w->row_numel < 1)
-        return vi_fail(err, VI_ERR_INVALID, "%s '%s' has shape %s with no elements", role,
-                       w->name, vshp(&b, 0, w));
+        return vi_fail(err, VI_ERR_INVALID, "%s '%s' has shape %s with no elements", role, w->name,
+                       vshp(&b, 0, w));
     if (ndim >= 0 && w->ndim != ndim)
         return vi_fail(err, VI_ERR_INVALID, "%s '%s' has shape %s but %s needs a %d-D %s", role,
                        w->name, vshp(&b, 0, w), op, ndim, role);
@@ -140,8 +140,7 @@ static vi_status infer_matmul(vi_graph *g, const vi_node *n, vi_value *o, vi_err
             return vi_fail(err, VI_ERR_INVALID,
                            "input '%s' has last dimension %lld but weight '%s' [K, N] = %s "
                            "expects K = %lld",
-                           a->name, (long long)K, w->name, vshp(&b, 0, w),
-                           (long long)w->shape[0]);
+                           a->name, (long long)K, w->name, vshp(&b, 0, w), (long long)w->shape[0]);
         s[a->ndim - 1] = w->shape[1];
         return set_out(o, VI_DT_FP32, a->ndim, s, err);
     }
@@ -183,7 +182,8 @@ static vi_status infer_binary(vi_graph *g, const vi_node *n, vi_value *o, vi_err
         if ((rc = need_act(w, 1, op, err)))
             return rc;
         if (a->ndim != w->ndim || memcmp(a->shape, w->shape, (size_t)a->ndim * sizeof(int64_t)))
-            return vi_fail(err, VI_ERR_INVALID, "inputs '%s' %s and '%s' %s must have the same "
+            return vi_fail(err, VI_ERR_INVALID,
+                           "inputs '%s' %s and '%s' %s must have the same "
                            "shape",
                            a->name, vshp(&b, 0, a), w->name, vshp(&b, 1, w));
         return set_out(o, VI_DT_FP32, a->ndim, a->shape, err);
@@ -319,8 +319,7 @@ vi_status vi_manifest_infer_node(vi_graph *g, int i, vi_error *err)
         return vi_fail(err, VI_ERR_INTERNAL, "output value index %d out of range", n->out);
     for (int k = 0; k < VI_NODE_MAX_IN; k++)
         if (n->in[k] < -1 || n->in[k] >= g->n_values || n->in[k] == n->out)
-            return vi_fail(err, VI_ERR_INTERNAL, "input slot %d has value index %d", k,
-                           n->in[k]);
+            return vi_fail(err, VI_ERR_INTERNAL, "input slot %d has value index %d", k, n->in[k]);
     if (n->in[0] < 0)
         return vi_fail(err, VI_ERR_INTERNAL, "input slot 0 is empty");
     int two = n->op == VI_OP_LINEAR || n->op == VI_OP_MATMUL || n->op == VI_OP_ADD ||
@@ -330,22 +329,31 @@ vi_status vi_manifest_infer_node(vi_graph *g, int i, vi_error *err)
         return vi_fail(err, VI_ERR_INTERNAL, "input slot 1 is empty");
     vi_value *o = &g->values[n->out];
     switch (n->op) {
-    case VI_OP_LINEAR: return infer_linear(g, n, o, err);
-    case VI_OP_MATMUL: return infer_matmul(g, n, o, err);
+    case VI_OP_LINEAR:
+        return infer_linear(g, n, o, err);
+    case VI_OP_MATMUL:
+        return infer_matmul(g, n, o, err);
     case VI_OP_ADD:
-    case VI_OP_MUL: return infer_binary(g, n, o, err);
+    case VI_OP_MUL:
+        return infer_binary(g, n, o, err);
     case VI_OP_LAYER_NORM:
-    case VI_OP_RMS_NORM: return infer_norm(g, n, o, err);
-    case VI_OP_EMBEDDING: return infer_embedding(g, n, o, err);
-    case VI_OP_RESHAPE: return infer_reshape(g, n, o, err);
-    case VI_OP_FLATTEN: return infer_flatten(g, n, o, err);
+    case VI_OP_RMS_NORM:
+        return infer_norm(g, n, o, err);
+    case VI_OP_EMBEDDING:
+        return infer_embedding(g, n, o, err);
+    case VI_OP_RESHAPE:
+        return infer_reshape(g, n, o, err);
+    case VI_OP_FLATTEN:
+        return infer_flatten(g, n, o, err);
     case VI_OP_RELU:
     case VI_OP_GELU:
     case VI_OP_TANH:
     case VI_OP_SIGMOID:
     case VI_OP_SOFTMAX:
-    case VI_OP_ARGMAX: return infer_row(g, n, o, err);
-    case VI_OP_COUNT: break;
+    case VI_OP_ARGMAX:
+        return infer_row(g, n, o, err);
+    case VI_OP_COUNT:
+        break;
     }
     return vi_fail(err, VI_ERR_INTERNAL, "op %d has no shape rule", (int)n->op);
 }

@@ -110,8 +110,8 @@ vi_status vi_merkle_verify(const uint8_t leaf_hash[VI_SHA256_LEN], uint64_t inde
     for (int i = 0; i < path_len; i++) {
         if (sn == 0)
             return vi_fail(err, VI_ERR_VERIFY,
-                           "inclusion proof is too long: %d hashes for leaf %llu of %llu",
-                           path_len, (unsigned long long)index, (unsigned long long)n_leaves);
+                           "inclusion proof is too long: %d hashes for leaf %llu of %llu", path_len,
+                           (unsigned long long)index, (unsigned long long)n_leaves);
         vi_status st;
         if ((fn & 1) || fn == sn) {
             st = vi_merkle_node(path[i], r, r, err);
@@ -206,8 +206,8 @@ vi_status vi_merkle_tree_build(vi_merkle_tree *t, const uint8_t (*leaves)[VI_SHA
     memcpy(t->nodes, leaves, (size_t)n * VI_SHA256_LEN);
     int ok = 1;
     for (int l = 0; ok && l + 1 < t->n_levels; l++) {
-        const uint8_t (*below)[VI_SHA256_LEN] = t->nodes + t->level_start[l];
-        uint8_t (*above)[VI_SHA256_LEN] = t->nodes + t->level_start[l + 1];
+        const uint8_t(*below)[VI_SHA256_LEN] = t->nodes + t->level_start[l];
+        uint8_t(*above)[VI_SHA256_LEN] = t->nodes + t->level_start[l + 1];
         uint64_t count = t->level_count[l];
         for (uint64_t i = 0; ok && i + 1 < count; i += 2)
             ok = hash_on(ctx, 0x01, below[i], VI_SHA256_LEN, below[i + 1], VI_SHA256_LEN,
@@ -229,8 +229,7 @@ const uint8_t *vi_merkle_tree_root(const vi_merkle_tree *t)
 }
 
 vi_status vi_merkle_tree_path(const vi_merkle_tree *t, uint64_t index,
-                              uint8_t (*path)[VI_SHA256_LEN], int cap, int *path_len,
-                              vi_error *err)
+                              uint8_t (*path)[VI_SHA256_LEN], int cap, int *path_len, vi_error *err)
 {
     *path_len = 0;
     if (index >= t->n_leaves)

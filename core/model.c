@@ -24,13 +24,12 @@ static vi_status read_manifest(const char *path, char **out, size_t *len, vi_err
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        return vi_fail(err, e == ENOENT ? VI_ERR_NOT_FOUND : VI_ERR_IO, "%s: cannot open: %s",
-                       path, strerror_r(e, eb, sizeof eb));
+        return vi_fail(err, e == ENOENT ? VI_ERR_NOT_FOUND : VI_ERR_IO, "%s: cannot open: %s", path,
+                       strerror_r(e, eb, sizeof eb));
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
-        rc = vi_fail(err, VI_ERR_IO, "%s: cannot stat: %s", path,
-                     strerror_r(errno, eb, sizeof eb));
+        rc = vi_fail(err, VI_ERR_IO, "%s: cannot stat: %s", path, strerror_r(errno, eb, sizeof eb));
         goto out;
     }
     if (!S_ISREG(sb.st_mode)) {

@@ -19,7 +19,7 @@ typedef struct vi_model {
     char dir[4096];
     vi_graph graph;
     vi_safetensors st;
-    char *manifest;          /* the raw bytes of model.json (NUL-terminated) */
+    char *manifest; /* the raw bytes of model.json (NUL-terminated) */
     size_t manifest_len;
     const float **weight_f32; /* [graph.n_values]: float32 view of each weight value, else NULL */
     void **weight_owned;      /* [graph.n_values]: buffers allocated for widened/aligned copies */

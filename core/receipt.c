@@ -48,8 +48,7 @@ static vi_status copy_field(char *dst, size_t cap, const char *what, const char 
     return VI_OK;
 }
 
-vi_status vi_receipt_set_string(vi_receipt *r, const char *field, const char *value,
-                                vi_error *err)
+vi_status vi_receipt_set_string(vi_receipt *r, const char *field, const char *value, vi_error *err)
 {
     for (int i = 0; field && i < N_STR_FIELDS; i++)
         if (strcmp(field, STR_FIELDS[i].name) == 0) {
@@ -114,8 +113,7 @@ vi_status vi_receipt_set_created(vi_receipt *r, int64_t unix_seconds, vi_error *
     return copy_field(r->created, sizeof r->created, "field 'created'", buf, err);
 }
 
-vi_status vi_engine_id(char *out, size_t size, const char *backend, const char *isa,
-                       vi_error *err)
+vi_status vi_engine_id(char *out, size_t size, const char *backend, const char *isa, vi_error *err)
 {
     if (!backend || !backend[0])
         return vi_fail(err, VI_ERR_INVALID, "engine id needs a backend name");
@@ -221,8 +219,8 @@ vi_status vi_receipt_validate(const vi_receipt *r, vi_error *err)
     for (int i = 0; i < N_STR_FIELDS; i++) {
         char what[64];
         snprintf(what, sizeof what, "field '%s'", STR_FIELDS[i].name);
-        vi_status st = check_string((const char *)r + STR_FIELDS[i].offset, STR_FIELDS[i].cap,
-                                    what, STR_FIELDS[i].required, err);
+        vi_status st = check_string((const char *)r + STR_FIELDS[i].offset, STR_FIELDS[i].cap, what,
+                                    STR_FIELDS[i].required, err);
         if (st != VI_OK)
             return st;
     }
@@ -256,8 +254,7 @@ vi_status vi_receipt_validate(const vi_receipt *r, vi_error *err)
 /* ==== Canonical encoding ==== */
 
 /* Appends a fixed string field; fails if it is not NUL-terminated. */
-static vi_status put_field(vi_sha256 *h, const char *s, size_t cap, const char *what,
-                           vi_error *err)
+static vi_status put_field(vi_sha256 *h, const char *s, size_t cap, const char *what, vi_error *err)
 {
     size_t len = strnlen(s, cap);
     if (len == cap)
@@ -266,8 +263,7 @@ static vi_status put_field(vi_sha256 *h, const char *s, size_t cap, const char *
     return VI_OK;
 }
 
-vi_status vi_receipt_compute_digest(const vi_receipt *r, uint8_t out[VI_SHA256_LEN],
-                                    vi_error *err)
+vi_status vi_receipt_compute_digest(const vi_receipt *r, uint8_t out[VI_SHA256_LEN], vi_error *err)
 {
     if (r->n_params < 0 || r->n_params > VI_RECEIPT_MAX_PARAMS)
         return vi_fail(err, VI_ERR_INVALID, "receipt has %d parameters (at most %d)", r->n_params,
@@ -280,8 +276,7 @@ vi_status vi_receipt_compute_digest(const vi_receipt *r, uint8_t out[VI_SHA256_L
     vi_sha256_u32(&h, r->format_version);
     st = put_field(&h, r->model_name, sizeof r->model_name, "field 'model_name'", err);
     if (st == VI_OK)
-        st = put_field(&h, r->model_version, sizeof r->model_version, "field 'model_version'",
-                       err);
+        st = put_field(&h, r->model_version, sizeof r->model_version, "field 'model_version'", err);
     if (st != VI_OK)
         goto fail;
     vi_sha256_bytes(&h, r->model_digest, VI_SHA256_LEN);
@@ -316,9 +311,12 @@ fail:
 const char *vi_sig_alg_name(int alg)
 {
     switch (alg) {
-    case VI_SIG_NONE: return "none";
-    case VI_SIG_ED25519: return "ed25519";
-    case VI_SIG_ED25519_MERKLE: return "ed25519-merkle";
+    case VI_SIG_NONE:
+        return "none";
+    case VI_SIG_ED25519:
+        return "ed25519";
+    case VI_SIG_ED25519_MERKLE:
+        return "ed25519-merkle";
     }
     return NULL;
 }

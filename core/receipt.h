@@ -41,8 +41,8 @@
 #define VI_RECEIPT_BATCH_MAX_PROOF 32
 
 typedef enum {
-    VI_SIG_NONE = 0,         /* unsigned: signature, public_key and batch fields all zero */
-    VI_SIG_ED25519 = 1,      /* "ed25519": signature over receipt_digest; batch fields zero */
+    VI_SIG_NONE = 0,          /* unsigned: signature, public_key and batch fields all zero */
+    VI_SIG_ED25519 = 1,       /* "ed25519": signature over receipt_digest; batch fields zero */
     VI_SIG_ED25519_MERKLE = 2 /* "ed25519-merkle": signature over the batch root */
 } vi_sig_alg;
 
@@ -97,8 +97,7 @@ void vi_receipt_init(vi_receipt *r);
 /* Sets a string field by its name: "model_name", "model_version",
  * "engine_id", "mode", "request_id" or "created". Fails with VI_ERR_INVALID
  * on an unknown field and VI_ERR_LIMIT if the value does not fit. */
-vi_status vi_receipt_set_string(vi_receipt *r, const char *field, const char *value,
-                                vi_error *err);
+vi_status vi_receipt_set_string(vi_receipt *r, const char *field, const char *value, vi_error *err);
 
 /* Adds a parameter, or replaces the value of an existing key, keeping the
  * list sorted. VI_ERR_INVALID on an empty key, VI_ERR_LIMIT on a 17th key or
@@ -111,8 +110,7 @@ vi_status vi_receipt_set_created(vi_receipt *r, int64_t unix_seconds, vi_error *
 
 /* Writes "verinfer/<version> order/<n> backend/<backend>[ isa/<isa>]" into
  * out; VI_ERR_LIMIT if it does not fit, VI_ERR_INVALID if backend is empty. */
-vi_status vi_engine_id(char *out, size_t size, const char *backend, const char *isa,
-                       vi_error *err);
+vi_status vi_engine_id(char *out, size_t size, const char *backend, const char *isa, vi_error *err);
 
 /* Checks the fields a sealed receipt must have: version 1, non-empty
  * model_name/engine_id/mode, valid UTF-8, parameters sorted and unique,
@@ -122,8 +120,7 @@ vi_status vi_receipt_validate(const vi_receipt *r, vi_error *err);
 /* SHA-256 of the canonical encoding of the fields from format_version to
  * created (no semantic checks; VI_ERR_INVALID only if a string is not
  * NUL-terminated or n_params is out of range). */
-vi_status vi_receipt_compute_digest(const vi_receipt *r, uint8_t out[VI_SHA256_LEN],
-                                    vi_error *err);
+vi_status vi_receipt_compute_digest(const vi_receipt *r, uint8_t out[VI_SHA256_LEN], vi_error *err);
 
 /* Validates r, sets receipt_digest and, if key is not NULL, signs it with
  * that Ed25519 key (signature, public_key, signature_algorithm); with a NULL

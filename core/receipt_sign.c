@@ -146,8 +146,7 @@ static vi_status sign_message(EVP_PKEY *key, const uint8_t *msg, size_t msg_len,
         ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
              EVP_DigestSign(ctx, sig, &sig_len, msg, msg_len) == 1 &&
              sig_len == VI_ED25519_SIG_LEN &&
-             EVP_PKEY_get_raw_public_key(key, pub, &pub_len) == 1 &&
-             pub_len == VI_ED25519_KEY_LEN;
+             EVP_PKEY_get_raw_public_key(key, pub, &pub_len) == 1 && pub_len == VI_ED25519_KEY_LEN;
         EVP_MD_CTX_free(ctx);
     }
     if (!ok) {
@@ -236,8 +235,7 @@ vi_status vi_receipt_seal_batch(vi_receipt *const *receipts, int n, EVP_PKEY *ke
         return st;
     for (int i = 0; i < n; i++) {
         const vi_receipt *r = receipts[i];
-        if (r->signature_algorithm != VI_SIG_NONE ||
-            !all_zero(r->signature, sizeof r->signature) ||
+        if (r->signature_algorithm != VI_SIG_NONE || !all_zero(r->signature, sizeof r->signature) ||
             !all_zero(r->public_key, sizeof r->public_key) || !batch_fields_zero(r))
             return vi_fail(err, VI_ERR_INVALID,
                            "receipt %d of the batch is not sealed unsigned; seal it with no key "
@@ -259,14 +257,13 @@ vi_status vi_receipt_seal_batch(vi_receipt *const *receipts, int n, EVP_PKEY *ke
 
     vi_merkle_tree tree;
     memset(&tree, 0, sizeof tree);
-    uint8_t (*leaves)[VI_SHA256_LEN] = malloc((size_t)n * VI_SHA256_LEN);
+    uint8_t(*leaves)[VI_SHA256_LEN] = malloc((size_t)n * VI_SHA256_LEN);
     if (!leaves)
         return vi_fail(err, VI_ERR_NOMEM, "out of memory signing a batch of %d receipts", n);
     for (int i = 0; i < n && st == VI_OK; i++)
         st = vi_merkle_leaf_hash(receipts[i]->receipt_digest, VI_SHA256_LEN, leaves[i], err);
     if (st == VI_OK)
-        st = vi_merkle_tree_build(&tree, (const uint8_t(*)[VI_SHA256_LEN])leaves, (uint64_t)n,
-                                  err);
+        st = vi_merkle_tree_build(&tree, (const uint8_t(*)[VI_SHA256_LEN])leaves, (uint64_t)n, err);
     free(leaves);
     uint8_t root[VI_SHA256_LEN], msg[BATCH_MSG_LEN];
     if (st == VI_OK) {
@@ -338,8 +335,8 @@ static vi_status check_batch(const vi_receipt *r, vi_error *err)
     vi_status st = vi_merkle_leaf_hash(r->receipt_digest, VI_SHA256_LEN, leaf, err);
     if (st == VI_OK)
         st = vi_merkle_verify(leaf, r->batch_index, r->batch_size,
-                              (const uint8_t(*)[VI_SHA256_LEN])r->batch_proof,
-                              r->batch_proof_len, r->batch_root, err);
+                              (const uint8_t(*)[VI_SHA256_LEN])r->batch_proof, r->batch_proof_len,
+                              r->batch_root, err);
     if (st != VI_OK)
         return st;
     uint8_t msg[BATCH_MSG_LEN];

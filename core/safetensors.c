@@ -68,8 +68,8 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len)
 /* safetensors dtypes that exist in the format but that verinfer does not read. */
 static int is_known_unsupported_dtype(const char *s)
 {
-    static const char *const NAMES[] = {"U16",     "U32",     "U64", "F8_E4M3", "F8_E5M2",
-                                        "F8_E8M0", "F4",      "F6_E2M3", "F6_E3M2", "C64"};
+    static const char *const NAMES[] = {"U16",     "U32", "U64",     "F8_E4M3", "F8_E5M2",
+                                        "F8_E8M0", "F4",  "F6_E2M3", "F6_E3M2", "C64"};
     for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++)
         if (strcmp(s, NAMES[i]) == 0)
             return 1;
@@ -95,7 +95,8 @@ static vi_status parse_metadata(json_t *meta, vi_error *err)
                        "header: \"__metadata__\" must be an object of strings");
     const char *key;
     json_t *v;
-    json_object_foreach(meta, key, v) {
+    json_object_foreach(meta, key, v)
+    {
         if (!json_is_string(v))
             return vi_fail(err, VI_ERR_INVALID,
                            "header: \"__metadata__\" value of '%s' is not a string", key);
@@ -129,12 +130,12 @@ static vi_status parse_shape(const char *name, json_t *j, vi_st_tensor *t, vi_er
     for (size_t i = 0; i < nd; i++) {
         json_t *d = json_array_get(j, i);
         if (!json_is_integer(d))
-            return vi_fail(err, VI_ERR_INVALID, "tensor '%s': shape[%zu] is not an integer",
-                           name, i);
+            return vi_fail(err, VI_ERR_INVALID, "tensor '%s': shape[%zu] is not an integer", name,
+                           i);
         json_int_t v = json_integer_value(d);
         if (v < 0)
-            return vi_fail(err, VI_ERR_INVALID, "tensor '%s': shape[%zu] is negative (%lld)",
-                           name, i, (long long)v);
+            return vi_fail(err, VI_ERR_INVALID, "tensor '%s': shape[%zu] is negative (%lld)", name,
+                           i, (long long)v);
         t->shape[i] = (int64_t)v;
     }
     return VI_OK;
@@ -150,8 +151,7 @@ static vi_status parse_offsets(const char *name, json_t *j, vi_st_tensor *t, vi_
         json_t *d = json_array_get(j, i);
         if (!json_is_integer(d) || json_integer_value(d) < 0)
             return vi_fail(err, VI_ERR_INVALID,
-                           "tensor '%s': data_offsets[%zu] is not a non-negative integer", name,
-                           i);
+                           "tensor '%s': data_offsets[%zu] is not a non-negative integer", name, i);
         v[i] = json_integer_value(d);
     }
     if (v[0] > v[1])
@@ -171,14 +171,15 @@ static vi_status parse_entry(const char *name, json_t *j, uint64_t data_len, vi_
     if (nlen == 0)
         return vi_fail(err, VI_ERR_INVALID, "header: a tensor has an empty name");
     if (nlen >= VI_NAME_MAX)
-        return vi_fail(err, VI_ERR_LIMIT, "tensor '%.40s...': name is %zu bytes (at most %d)",
-                       name, nlen, VI_NAME_MAX - 1);
+        return vi_fail(err, VI_ERR_LIMIT, "tensor '%.40s...': name is %zu bytes (at most %d)", name,
+                       nlen, VI_NAME_MAX - 1);
     memcpy(t->name, name, nlen + 1);
     if (!json_is_object(j))
         return vi_fail(err, VI_ERR_INVALID, "tensor '%s': entry is not an object", name);
     const char *key;
     json_t *v;
-    json_object_foreach(j, key, v) {
+    json_object_foreach(j, key, v)
+    {
         if (strcmp(key, "dtype") != 0 && strcmp(key, "shape") != 0 &&
             strcmp(key, "data_offsets") != 0)
             return vi_fail(err, VI_ERR_INVALID,
@@ -188,8 +189,7 @@ static vi_status parse_entry(const char *name, json_t *j, uint64_t data_len, vi_
     static const char *const REQUIRED[] = {"dtype", "shape", "data_offsets"};
     for (int i = 0; i < 3; i++)
         if (!json_object_get(j, REQUIRED[i]))
-            return vi_fail(err, VI_ERR_INVALID, "tensor '%s': missing \"%s\"", name,
-                           REQUIRED[i]);
+            return vi_fail(err, VI_ERR_INVALID, "tensor '%s': missing \"%s\"", name, REQUIRED[i]);
     vi_status rc;
     if ((rc = parse_dtype(name, json_object_get(j, "dtype"), &t->dtype, err)) ||
         (rc = parse_shape(name, json_object_get(j, "shape"), t, err)) ||
@@ -210,8 +210,8 @@ static vi_status parse_entry(const char *name, json_t *j, uint64_t data_len, vi_
                        "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but %s %s needs "
                        "%llu",
                        name, (unsigned long long)t->begin, (unsigned long long)t->end,
-                       (unsigned long long)(t->end - t->begin),
-                       vi_dtype_safetensors_name(t->dtype), sh, (unsigned long long)need);
+                       (unsigned long long)(t->end - t->begin), vi_dtype_safetensors_name(t->dtype),
+                       sh, (unsigned long long)need);
     if (t->end > data_len)
         return vi_fail(err, VI_ERR_INVALID,
                        "tensor '%s': data_offsets [%llu, %llu] extend past the end of the data "
@@ -255,8 +255,8 @@ static vi_status check_tiling(vi_st_tensor *t, int n, uint64_t data_len, vi_erro
             rc = vi_fail(err, VI_ERR_INVALID,
                          "tensors '%s' [%llu, %llu) and '%s' [%llu, %llu) overlap in the data "
                          "section",
-                         p->name, (unsigned long long)p->begin, (unsigned long long)p->end,
-                         x->name, (unsigned long long)x->begin, (unsigned long long)x->end);
+                         p->name, (unsigned long long)p->begin, (unsigned long long)p->end, x->name,
+                         (unsigned long long)x->begin, (unsigned long long)x->end);
             goto out;
         }
         if (x->begin > cursor) {
@@ -300,8 +300,7 @@ static vi_status parse_image(vi_safetensors *st, const unsigned char *buf, size_
                        (unsigned long long)hlen, len);
     const unsigned char *hdr = buf + ST_PREFIX;
     if (hdr[0] != '{')
-        return vi_fail(err, VI_ERR_INVALID, "header does not start with '{' (byte 0x%02x)",
-                       hdr[0]);
+        return vi_fail(err, VI_ERR_INVALID, "header does not start with '{' (byte 0x%02x)", hdr[0]);
     size_t bad = utf8_invalid_at(hdr, (size_t)hlen);
     if (bad != hlen)
         return vi_fail(err, VI_ERR_INVALID, "header is not valid UTF-8 (byte %zu of the header)",
@@ -310,11 +309,10 @@ static vi_status parse_image(vi_safetensors *st, const unsigned char *buf, size_
     json_error_t jerr;
     json_t *root = json_loadb((const char *)hdr, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return vi_fail(err, VI_ERR_INVALID, "header is not valid JSON: %s (line %d, column %d)%s",
-                       jerr.text, jerr.line, jerr.column,
-                       json_error_code(&jerr) == json_error_duplicate_key
-                           ? " (duplicate tensor name)"
-                           : "");
+        return vi_fail(
+            err, VI_ERR_INVALID, "header is not valid JSON: %s (line %d, column %d)%s", jerr.text,
+            jerr.line, jerr.column,
+            json_error_code(&jerr) == json_error_duplicate_key ? " (duplicate tensor name)" : "");
     vi_status rc = VI_OK;
     if (!json_is_object(root)) {
         rc = vi_fail(err, VI_ERR_INVALID, "header is not a JSON object");
@@ -342,7 +340,8 @@ static vi_status parse_image(vi_safetensors *st, const unsigned char *buf, size_
     const char *name;
     json_t *entry;
     int n = 0;
-    json_object_foreach(root, name, entry) {
+    json_object_foreach(root, name, entry)
+    {
         if (strcmp(name, "__metadata__") == 0)
             continue;
         vi_st_tensor *t = &st->tensors[n];
@@ -387,8 +386,8 @@ vi_status vi_safetensors_open(vi_safetensors *st, const char *path, vi_error *er
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        return vi_fail(err, e == ENOENT ? VI_ERR_NOT_FOUND : VI_ERR_IO, "%s: cannot open: %s",
-                       path, errno_str(e, eb, sizeof eb));
+        return vi_fail(err, e == ENOENT ? VI_ERR_NOT_FOUND : VI_ERR_IO, "%s: cannot open: %s", path,
+                       errno_str(e, eb, sizeof eb));
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
@@ -533,8 +532,8 @@ static vi_status check_writes(const vi_st_write *t, int n, uint64_t *bytes, vi_e
             return vi_fail(err, VI_ERR_INVALID, "tensor %d has no name", i);
         size_t nlen = strlen(name);
         if (nlen >= VI_NAME_MAX)
-            return vi_fail(err, VI_ERR_LIMIT, "tensor %d: name is %zu bytes (at most %d)", i,
-                           nlen, VI_NAME_MAX - 1);
+            return vi_fail(err, VI_ERR_LIMIT, "tensor %d: name is %zu bytes (at most %d)", i, nlen,
+                           VI_NAME_MAX - 1);
         if (utf8_invalid_at((const unsigned char *)name, nlen) != nlen)
             return vi_fail(err, VI_ERR_INVALID, "tensor %d: name is not valid UTF-8", i);
         if (strcmp(name, "__metadata__") == 0)
@@ -544,8 +543,8 @@ static vi_status check_writes(const vi_st_write *t, int n, uint64_t *bytes, vi_e
             return vi_fail(err, VI_ERR_INVALID, "tensor '%s': invalid dtype %d", name,
                            (int)t[i].dtype);
         if (t[i].ndim < 0 || t[i].ndim > VI_MAX_DIMS || (t[i].ndim > 0 && !t[i].shape))
-            return vi_fail(err, VI_ERR_INVALID, "tensor '%s': invalid shape (%d dimensions)",
-                           name, t[i].ndim);
+            return vi_fail(err, VI_ERR_INVALID, "tensor '%s': invalid shape (%d dimensions)", name,
+                           t[i].ndim);
         int64_t numel = 0;
         vi_status rc;
         if ((rc = vi_shape_numel(t[i].ndim, t[i].shape, &numel, err)) ||

@@ -24,9 +24,9 @@ typedef struct vi_st_tensor {
 } vi_st_tensor;
 
 typedef struct vi_safetensors {
-    void *map;            /* whole file (mmap) or caller buffer */
+    void *map; /* whole file (mmap) or caller buffer */
     size_t map_size;
-    int mapped;           /* 1 if map must be munmap'ed */
+    int mapped;            /* 1 if map must be munmap'ed */
     vi_st_tensor *tensors; /* sorted by name (bytewise) */
     int n_tensors;
 } vi_safetensors;

@@ -84,8 +84,8 @@ void vi_sha256_cstr(vi_sha256 *h, const char *s)
 vi_status vi_sha256_final(vi_sha256 *h, uint8_t out[VI_SHA256_LEN], vi_error *err)
 {
     unsigned int len = 0;
-    int ok = !h->failed && h->ctx && EVP_DigestFinal_ex(h->ctx, out, &len) == 1 &&
-             len == VI_SHA256_LEN;
+    int ok =
+        !h->failed && h->ctx && EVP_DigestFinal_ex(h->ctx, out, &len) == 1 && len == VI_SHA256_LEN;
     vi_sha256_abort(h);
     if (!ok) {
         memset(out, 0, VI_SHA256_LEN);

@@ -8,15 +8,24 @@
 const char *vi_status_str(vi_status st)
 {
     switch (st) {
-    case VI_OK: return "ok";
-    case VI_ERR_INVALID: return "invalid argument";
-    case VI_ERR_NOT_FOUND: return "not found";
-    case VI_ERR_IO: return "i/o error";
-    case VI_ERR_NOMEM: return "out of memory";
-    case VI_ERR_UNSUPPORTED: return "unsupported";
-    case VI_ERR_LIMIT: return "limit exceeded";
-    case VI_ERR_INTERNAL: return "internal error";
-    case VI_ERR_VERIFY: return "verification failed";
+    case VI_OK:
+        return "ok";
+    case VI_ERR_INVALID:
+        return "invalid argument";
+    case VI_ERR_NOT_FOUND:
+        return "not found";
+    case VI_ERR_IO:
+        return "i/o error";
+    case VI_ERR_NOMEM:
+        return "out of memory";
+    case VI_ERR_UNSUPPORTED:
+        return "unsupported";
+    case VI_ERR_LIMIT:
+        return "limit exceeded";
+    case VI_ERR_INTERNAL:
+        return "internal error";
+    case VI_ERR_VERIFY:
+        return "verification failed";
     }
     return "unknown status";
 }

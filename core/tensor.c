@@ -9,16 +9,11 @@ static const struct {
     const char *safetensors;
     size_t size;
 } DTYPES[VI_DT_COUNT] = {
-    [VI_DT_INVALID] = {NULL, NULL, 0},
-    [VI_DT_BOOL] = {"BOOL", "BOOL", 1},
-    [VI_DT_UINT8] = {"UINT8", "U8", 1},
-    [VI_DT_INT8] = {"INT8", "I8", 1},
-    [VI_DT_INT16] = {"INT16", "I16", 2},
-    [VI_DT_INT32] = {"INT32", "I32", 4},
-    [VI_DT_INT64] = {"INT64", "I64", 8},
-    [VI_DT_FP16] = {"FP16", "F16", 2},
-    [VI_DT_BF16] = {"BF16", "BF16", 2},
-    [VI_DT_FP32] = {"FP32", "F32", 4},
+    [VI_DT_INVALID] = {NULL, NULL, 0},   [VI_DT_BOOL] = {"BOOL", "BOOL", 1},
+    [VI_DT_UINT8] = {"UINT8", "U8", 1},  [VI_DT_INT8] = {"INT8", "I8", 1},
+    [VI_DT_INT16] = {"INT16", "I16", 2}, [VI_DT_INT32] = {"INT32", "I32", 4},
+    [VI_DT_INT64] = {"INT64", "I64", 8}, [VI_DT_FP16] = {"FP16", "F16", 2},
+    [VI_DT_BF16] = {"BF16", "BF16", 2},  [VI_DT_FP32] = {"FP32", "F32", 4},
     [VI_DT_FP64] = {"FP64", "F64", 8},
 };
 

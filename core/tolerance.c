@@ -12,9 +12,12 @@
 const char *vi_mode_name(vi_mode m)
 {
     switch (m) {
-    case VI_MODE_EXACT: return "exact";
-    case VI_MODE_FAST: return "fast";
-    default: return "default";
+    case VI_MODE_EXACT:
+        return "exact";
+    case VI_MODE_FAST:
+        return "fast";
+    default:
+        return "default";
     }
 }
 
@@ -175,8 +178,8 @@ static vi_status compare_f32(const vi_tolerance *tol, const vi_tensor *c, const 
 }
 
 /* Any other datatype: element by element, bit for bit. */
-static vi_status compare_bits(const vi_tensor *c, const vi_tensor *x, int64_t n,
-                              vi_tol_report *rep, vi_error *err)
+static vi_status compare_bits(const vi_tensor *c, const vi_tensor *x, int64_t n, vi_tol_report *rep,
+                              vi_error *err)
 {
     size_t esz = vi_dtype_size(c->dtype);
     char where[128];

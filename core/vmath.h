@@ -100,7 +100,7 @@ VI_HD float vi_exp_one_plus_(float h, float uh, float ul, float *vh)
     float v1 = 1.0f + h;
     float e1 = (1.0f - v1) + h; /* exact: |h| < 1 */
     float v2 = v1 + uh;
-    float e2 = uh - (v2 - v1);  /* exact: |uh| < |v1| */
+    float e2 = uh - (v2 - v1); /* exact: |uh| < |v1| */
     *vh = v2;
     return e2 + (e1 + ul);
 }

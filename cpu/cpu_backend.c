@@ -64,8 +64,7 @@ static vi_status cpu_const_prepare(vi_backend *b, const float *host, int64_t n, 
         return vi_fail(err, VI_ERR_INVALID, "constant has a negative element count (%lld)",
                        (long long)n);
     if (n > 0 && !host)
-        return vi_fail(err, VI_ERR_INVALID, "constant of %lld elements has no data",
-                       (long long)n);
+        return vi_fail(err, VI_ERR_INVALID, "constant of %lld elements has no data", (long long)n);
     *out = host;
     return VI_OK;
 }
@@ -177,8 +176,7 @@ static vi_status cpu_unary(vi_backend *b, vi_op op, int gelu_tanh, const float *
     vi_status st = vi_args_unary(op, x, n, y, &empty);
     if (st != VI_OK || empty)
         return st;
-    elem_job j = {.op = op, .gelu_tanh = gelu_tanh, .a = x, .n = n, .y = y,
-                  .isa = ctx_of(b)->isa};
+    elem_job j = {.op = op, .gelu_tanh = gelu_tanh, .a = x, .n = n, .y = y, .isa = ctx_of(b)->isa};
     vi_pool_run(ctx_of(b)->pool, n_blocks(n, CPU_ELEM_BLOCK), unary_task, &j);
     return VI_OK;
 }
@@ -204,13 +202,21 @@ static void row_task(void *arg, int64_t task)
     int64_t r0 = task * j->per_task;
     int64_t r1 = j->rows - r0 < j->per_task ? j->rows : r0 + j->per_task;
     switch (j->kind) {
-    case ROW_SOFTMAX: vi_cpu_softmax(j->x, j->D, j->y, r0, r1, j->isa); break;
+    case ROW_SOFTMAX:
+        vi_cpu_softmax(j->x, j->D, j->y, r0, r1, j->isa);
+        break;
     case ROW_LAYER_NORM:
         vi_cpu_layer_norm(j->x, j->D, j->gamma, j->beta, j->eps, j->y, r0, r1, j->isa);
         break;
-    case ROW_RMS_NORM: vi_cpu_rms_norm(j->x, j->D, j->gamma, j->eps, j->y, r0, r1, j->isa); break;
-    case ROW_ARGMAX: vi_cpu_argmax(j->x, j->D, j->yi, r0, r1, j->isa); break;
-    case ROW_EMBEDDING: vi_cpu_embedding(j->ids, j->x, j->D, j->y, r0, r1); break;
+    case ROW_RMS_NORM:
+        vi_cpu_rms_norm(j->x, j->D, j->gamma, j->eps, j->y, r0, r1, j->isa);
+        break;
+    case ROW_ARGMAX:
+        vi_cpu_argmax(j->x, j->D, j->yi, r0, r1, j->isa);
+        break;
+    case ROW_EMBEDDING:
+        vi_cpu_embedding(j->ids, j->x, j->D, j->y, r0, r1);
+        break;
     }
 }
 
@@ -240,8 +246,14 @@ static vi_status cpu_layer_norm(vi_backend *b, const float *x, int64_t rows, int
     vi_status st = vi_args_rows(rows, D, 0, x && y && gamma, &empty);
     if (st != VI_OK || empty)
         return st;
-    row_job j = {.kind = ROW_LAYER_NORM, .x = x, .gamma = gamma, .beta = beta, .eps = eps,
-                 .rows = rows, .D = D, .y = y};
+    row_job j = {.kind = ROW_LAYER_NORM,
+                 .x = x,
+                 .gamma = gamma,
+                 .beta = beta,
+                 .eps = eps,
+                 .rows = rows,
+                 .D = D,
+                 .y = y};
     return run_rows(b, &j);
 }
 
@@ -252,8 +264,8 @@ static vi_status cpu_rms_norm(vi_backend *b, const float *x, int64_t rows, int64
     vi_status st = vi_args_rows(rows, D, 0, x && y && gamma, &empty);
     if (st != VI_OK || empty)
         return st;
-    row_job j = {.kind = ROW_RMS_NORM, .x = x, .gamma = gamma, .eps = eps, .rows = rows, .D = D,
-                 .y = y};
+    row_job j = {
+        .kind = ROW_RMS_NORM, .x = x, .gamma = gamma, .eps = eps, .rows = rows, .D = D, .y = y};
     return run_rows(b, &j);
 }
 
@@ -319,7 +331,8 @@ vi_backend *vi_cpu_backend_create(int n_threads, vi_isa isa, vi_error *err)
     }
     b->ctx = c;
     b->name = "cpu";
-    /* the engine id says "isa/<name>"; the thread count never changes a bit, so it is not part of it */
+    /* the engine id says "isa/<name>"; the thread count never changes a bit, so it is not part of
+     * it */
     snprintf(b->detail, sizeof b->detail, "%s", vi_isa_name(isa));
     b->alloc = cpu_alloc;
     b->free = cpu_free;

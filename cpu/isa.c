@@ -26,8 +26,10 @@ int vi_isa_supported(vi_isa isa)
     __builtin_cpu_init();
     switch (isa) {
     case VI_ISA_AUTO:
-    case VI_ISA_SCALAR: return 1;
-    case VI_ISA_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case VI_ISA_SCALAR:
+        return 1;
+    case VI_ISA_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case VI_ISA_AVX512:
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("fma");

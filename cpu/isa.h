@@ -6,8 +6,8 @@
 typedef enum {
     VI_ISA_AUTO = 0,
     VI_ISA_SCALAR,
-    VI_ISA_AVX2,   /* AVX2 + FMA */
-    VI_ISA_AVX512  /* AVX-512F (+VL) */
+    VI_ISA_AVX2,  /* AVX2 + FMA */
+    VI_ISA_AVX512 /* AVX-512F (+VL) */
 } vi_isa;
 
 /* "auto", "scalar", "avx2", "avx512". */

@@ -19,11 +19,12 @@
 
 #include "linear_kernel.h"
 
-#define LIN_ROW_BLOCK 96     /* rows per task at most (a multiple of 6 and of 8) */
-#define LIN_PANEL_BLOCK 32   /* panels per task at most */
+#define LIN_ROW_BLOCK 96   /* rows per task at most (a multiple of 6 and of 8) */
+#define LIN_PANEL_BLOCK 32 /* panels per task at most */
 #define LIN_TASKS_PER_THREAD 4
-#define LIN_PREFETCH_ROWS 4  /* strips of fewer rows leave the weight stream to the
-                              * hardware prefetcher: software prefetch slows them */
+#define LIN_PREFETCH_ROWS                                                                          \
+    4                                    /* strips of fewer rows leave the weight stream to the    \
+                                          * hardware prefetcher: software prefetch slows them */
 #define LIN_HUGE_BYTES ((size_t)2 << 20) /* packed weights this large get huge pages */
 
 struct vi_cpu_linear {
@@ -86,8 +87,8 @@ static int64_t min64(int64_t a, int64_t b)
 
 /* Copies W(k0 + kk, n0 + j) for kk < kc, j < wp into dst[kk * wp + j]; columns
  * at or beyond N are zero. ldk / ldn are W's strides along k and n. */
-static void pack_panel(float *dst, const float *w, int64_t ldk, int64_t ldn, int64_t k0,
-                       int64_t kc, int64_t n0, int64_t wp, int64_t N)
+static void pack_panel(float *dst, const float *w, int64_t ldk, int64_t ldn, int64_t k0, int64_t kc,
+                       int64_t n0, int64_t wp, int64_t N)
 {
     int64_t nv = min64(wp, N - n0);
     for (int64_t kk = 0; kk < kc; kk++) {
@@ -103,8 +104,8 @@ static void pack_panel(float *dst, const float *w, int64_t ldk, int64_t ldn, int
     }
 }
 
-vi_status vi_cpu_linear_prepare(const float *w, int64_t N, int64_t K, int out_in,
-                                const float *bias, vi_cpu_linear **out, vi_error *err)
+vi_status vi_cpu_linear_prepare(const float *w, int64_t N, int64_t K, int out_in, const float *bias,
+                                vi_cpu_linear **out, vi_error *err)
 {
     vi_status st = VI_OK;
     vi_cpu_linear *lw = NULL;
@@ -208,9 +209,12 @@ static vi_lin_strip_fn pick_strip(vi_isa isa)
     if (isa == VI_ISA_AUTO || !vi_isa_supported(isa))
         isa = vi_isa_detect();
     switch (isa) {
-    case VI_ISA_AVX512: return vi_lin_strip_avx512;
-    case VI_ISA_AVX2: return vi_lin_strip_avx2;
-    default: return vi_lin_strip_scalar;
+    case VI_ISA_AVX512:
+        return vi_lin_strip_avx512;
+    case VI_ISA_AVX2:
+        return vi_lin_strip_avx2;
+    default:
+        return vi_lin_strip_scalar;
     }
 }
 
@@ -254,7 +258,7 @@ static void lin_task(void *arg, int64_t task)
     const float *b = j->b ? j->b + item * j->K * j->N : NULL;
     float *y = j->y + (item * j->M + m0) * j->N;
     _Alignas(64) float xbuf[LIN_ROW_BLOCK * VI_DOT_CHUNK]; /* x[m0..m1, chunk] */
-    _Alignas(64) float wbuf[VI_DOT_CHUNK * VI_LIN_NR];    /* matmul: b's block, packed */
+    _Alignas(64) float wbuf[VI_DOT_CHUNK * VI_LIN_NR];     /* matmul: b's block, packed */
     int prefetch = j->packed && m1 - m0 >= LIN_PREFETCH_ROWS;
 
     vi_lin_strip s;

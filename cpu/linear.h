@@ -24,8 +24,8 @@ typedef struct vi_cpu_linear vi_cpu_linear;
  * NULL) into a new prepared weight in *out. Fails with VI_ERR_INVALID when
  * N or K is < 1 or w is NULL, VI_ERR_LIMIT when the packed size overflows,
  * VI_ERR_NOMEM when memory runs out; *out is then NULL. */
-vi_status vi_cpu_linear_prepare(const float *w, int64_t N, int64_t K, int out_in,
-                                const float *bias, vi_cpu_linear **out, vi_error *err);
+vi_status vi_cpu_linear_prepare(const float *w, int64_t N, int64_t K, int out_in, const float *bias,
+                                vi_cpu_linear **out, vi_error *err);
 
 /* Frees a prepared weight; accepts NULL. */
 void vi_cpu_linear_free(vi_cpu_linear *lw);

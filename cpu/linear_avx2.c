@@ -17,8 +17,7 @@
 /* y = (first ? +0 : y) + acc; on the last chunk y = y + bias, NaN -> canonical.
  * Lanes outside m are neither read nor written. */
 static inline __attribute__((always_inline)) void update(const vi_lin_strip *s, float *y,
-                                                         const float *bias, __m256i m,
-                                                         __m256 acc)
+                                                         const float *bias, __m256i m, __m256 acc)
 {
     __m256 c = s->first ? _mm256_setzero_ps() : _mm256_maskload_ps(y, m);
     c = _mm256_add_ps(c, acc);
@@ -42,33 +41,32 @@ static inline __attribute__((always_inline)) void update(const vi_lin_strip *s, 
 /* Keeps a row's FMAs before the next row's broadcast (no instruction): some
  * compilers otherwise hoist all broadcasts and spill accumulators. */
 #define PIN(v) __asm__ volatile("" : "+x"(v)::"memory")
-#define FMA_V(r, v)                                                                            \
-    if (nv > v) {                                                                              \
-        c##r##_##v = _mm256_fmadd_ps(a, b##v, c##r##_##v);                                     \
-        PIN(c##r##_##v);                                                                       \
+#define FMA_V(r, v)                                                                                \
+    if (nv > v) {                                                                                  \
+        c##r##_##v = _mm256_fmadd_ps(a, b##v, c##r##_##v);                                         \
+        PIN(c##r##_##v);                                                                           \
     }
-#define STEP(r)                                                                                \
-    if (r < mr) {                                                                              \
-        __m256 a = _mm256_broadcast_ss(x + r * ldx + k);                                       \
-        VECS6(FMA_V, r)                                                                        \
+#define STEP(r)                                                                                    \
+    if (r < mr) {                                                                                  \
+        __m256 a = _mm256_broadcast_ss(x + r * ldx + k);                                           \
+        VECS6(FMA_V, r)                                                                            \
     }
 #define LOAD_V(v) __m256 b##v = nv > v ? _mm256_loadu_ps(w + 8 * v) : zero;
-#define STORE_V(r, v)                                                                          \
-    if (nv > v)                                                                                \
-        update(s, y + 8 * v, bias ? bias + j0 + 8 * v : NULL, nv > v + 1 ? full : lastm,       \
+#define STORE_V(r, v)                                                                              \
+    if (nv > v)                                                                                    \
+        update(s, y + 8 * v, bias ? bias + j0 + 8 * v : NULL, nv > v + 1 ? full : lastm,           \
                c##r##_##v);
-#define STORE(r)                                                                               \
-    if (r < mr) {                                                                              \
-        float *y = s->y + (r0 + r) * s->ldy + j0;                                              \
-        VECS6(STORE_V, r)                                                                      \
+#define STORE(r)                                                                                   \
+    if (r < mr) {                                                                                  \
+        float *y = s->y + (r0 + r) * s->ldy + j0;                                                  \
+        VECS6(STORE_V, r)                                                                          \
     }
 
 /* One mr x (8 nv) register tile at rows r0.., columns j0.. of the strip;
  * prefetches its pf_lines lines of the next block on the way. */
 static inline __attribute__((always_inline)) void tile(const vi_lin_strip *s, int64_t r0,
-                                                       int64_t j0, __m256i lastm,
-                                                       const float *pf, int64_t pf_lines,
-                                                       const int mr, const int nv)
+                                                       int64_t j0, __m256i lastm, const float *pf,
+                                                       int64_t pf_lines, const int mr, const int nv)
 {
     const __m256 zero = _mm256_setzero_ps();
     ROWS6(DECL)
@@ -78,9 +76,7 @@ static inline __attribute__((always_inline)) void tile(const vi_lin_strip *s, in
     const int64_t ldw = s->ldw;
     const int kc = s->kc;
     for (int k = 0; k < kc; k++) {
-        LOAD_V(0) LOAD_V(1) LOAD_V(2) LOAD_V(3) LOAD_V(4) LOAD_V(5)
-        ROWS6(STEP)
-        w += ldw;
+        LOAD_V(0) LOAD_V(1) LOAD_V(2) LOAD_V(3) LOAD_V(4) LOAD_V(5) ROWS6(STEP) w += ldw;
         vi_lin_prefetch_step(pf, pf_lines, k, kc);
     }
     const __m256i full = _mm256_set1_epi32(-1);
@@ -91,11 +87,11 @@ static inline __attribute__((always_inline)) void tile(const vi_lin_strip *s, in
 typedef void (*tile_fn)(const vi_lin_strip *s, int64_t r0, int64_t j0, __m256i lastm,
                         const float *pf, int64_t pf_lines);
 
-#define TILE(R, V)                                                                            \
-    static void tile_##R##_##V(const vi_lin_strip *s, int64_t r0, int64_t j0, __m256i lastm, \
-                               const float *pf, int64_t pf_lines)                            \
-    {                                                                                         \
-        tile(s, r0, j0, lastm, pf, pf_lines, R, V);                                           \
+#define TILE(R, V)                                                                                 \
+    static void tile_##R##_##V(const vi_lin_strip *s, int64_t r0, int64_t j0, __m256i lastm,       \
+                               const float *pf, int64_t pf_lines)                                  \
+    {                                                                                              \
+        tile(s, r0, j0, lastm, pf, pf_lines, R, V);                                                \
     }
 #define TILE_ROWS_WIDE(R) TILE(R, 1) TILE(R, 2) TILE(R, 3) TILE(R, 4) TILE(R, 5) TILE(R, 6)
 #define TILE_ROWS(R) TILE(R, 1) TILE(R, 2)
@@ -106,9 +102,14 @@ TILE_ROWS(4)
 TILE_ROWS(5)
 TILE_ROWS(6)
 
-#define TILE_ENTRY_WIDE(R) \
-    {tile_##R##_1, tile_##R##_2, tile_##R##_3, tile_##R##_4, tile_##R##_5, tile_##R##_6}
-#define TILE_ENTRY(R) {tile_##R##_1, tile_##R##_2, NULL, NULL, NULL, NULL}
+#define TILE_ENTRY_WIDE(R)                                                                         \
+    {                                                                                              \
+        tile_##R##_1, tile_##R##_2, tile_##R##_3, tile_##R##_4, tile_##R##_5, tile_##R##_6         \
+    }
+#define TILE_ENTRY(R)                                                                              \
+    {                                                                                              \
+        tile_##R##_1, tile_##R##_2, NULL, NULL, NULL, NULL                                         \
+    }
 /* [rows - 1][vectors - 1]; more than 2 vectors only for 1 or 2 rows */
 static const tile_fn TILES[MR][6] = {TILE_ENTRY_WIDE(1), TILE_ENTRY_WIDE(2), TILE_ENTRY(3),
                                      TILE_ENTRY(4),      TILE_ENTRY(5),      TILE_ENTRY(6)};

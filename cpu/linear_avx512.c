@@ -16,8 +16,7 @@
 /* y = (first ? +0 : y) + acc; on the last chunk y = y + bias, NaN -> canonical.
  * Lanes outside m are neither read nor written. */
 static inline __attribute__((always_inline)) void update(const vi_lin_strip *s, float *y,
-                                                         const float *bias, __mmask16 m,
-                                                         __m512 acc)
+                                                         const float *bias, __mmask16 m, __m512 acc)
 {
     __m512 c = s->first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, y);
     c = _mm512_add_ps(c, acc);
@@ -39,36 +38,35 @@ static inline __attribute__((always_inline)) void update(const vi_lin_strip *s, 
 /* Keeps a row's FMAs before the next row's broadcast (no instruction): some
  * compilers otherwise hoist all 8 broadcasts and spill accumulators. */
 #define PIN(v) __asm__ volatile("" : "+v"(v)::"memory")
-#define STEP(r)                                                                                \
-    if (r < mr) {                                                                              \
-        __m512 a = _mm512_set1_ps(x[r * ldx + k]);                                             \
-        c##r##_0 = _mm512_fmadd_ps(a, b0, c##r##_0);                                           \
-        PIN(c##r##_0);                                                                         \
-        if (nv > 1) {                                                                          \
-            c##r##_1 = _mm512_fmadd_ps(a, b1, c##r##_1);                                       \
-            PIN(c##r##_1);                                                                     \
-        }                                                                                      \
-        if (nv > 2) {                                                                          \
-            c##r##_2 = _mm512_fmadd_ps(a, b2, c##r##_2);                                       \
-            PIN(c##r##_2);                                                                     \
-        }                                                                                      \
+#define STEP(r)                                                                                    \
+    if (r < mr) {                                                                                  \
+        __m512 a = _mm512_set1_ps(x[r * ldx + k]);                                                 \
+        c##r##_0 = _mm512_fmadd_ps(a, b0, c##r##_0);                                               \
+        PIN(c##r##_0);                                                                             \
+        if (nv > 1) {                                                                              \
+            c##r##_1 = _mm512_fmadd_ps(a, b1, c##r##_1);                                           \
+            PIN(c##r##_1);                                                                         \
+        }                                                                                          \
+        if (nv > 2) {                                                                              \
+            c##r##_2 = _mm512_fmadd_ps(a, b2, c##r##_2);                                           \
+            PIN(c##r##_2);                                                                         \
+        }                                                                                          \
     }
-#define STORE(r)                                                                               \
-    if (r < mr) {                                                                              \
-        float *y = s->y + (r0 + r) * s->ldy;                                                   \
-        update(s, y, bias, nv > 1 ? full : lastm, c##r##_0);                                   \
-        if (nv > 1)                                                                            \
-            update(s, y + 16, bias ? bias + 16 : NULL, nv > 2 ? full : lastm, c##r##_1);       \
-        if (nv > 2)                                                                            \
-            update(s, y + 32, bias ? bias + 32 : NULL, lastm, c##r##_2);                       \
+#define STORE(r)                                                                                   \
+    if (r < mr) {                                                                                  \
+        float *y = s->y + (r0 + r) * s->ldy;                                                       \
+        update(s, y, bias, nv > 1 ? full : lastm, c##r##_0);                                       \
+        if (nv > 1)                                                                                \
+            update(s, y + 16, bias ? bias + 16 : NULL, nv > 2 ? full : lastm, c##r##_1);           \
+        if (nv > 2)                                                                                \
+            update(s, y + 32, bias ? bias + 32 : NULL, lastm, c##r##_2);                           \
     }
 
 /* One mr x (16 nv) register tile at rows r0.. of the strip; prefetches
  * pf_lines lines from pf on the way (up to 3 per k). */
 static inline __attribute__((always_inline)) void tile(const vi_lin_strip *s, int64_t r0,
                                                        __mmask16 lastm, const float *pf,
-                                                       int64_t pf_lines, const int mr,
-                                                       const int nv)
+                                                       int64_t pf_lines, const int mr, const int nv)
 {
     const __m512 zero = _mm512_setzero_ps();
     ROWS8(DECL)
@@ -93,11 +91,11 @@ static inline __attribute__((always_inline)) void tile(const vi_lin_strip *s, in
 typedef void (*tile_fn)(const vi_lin_strip *s, int64_t r0, __mmask16 lastm, const float *pf,
                         int64_t pf_lines);
 
-#define TILE(R, V)                                                                     \
-    static void tile_##R##_##V(const vi_lin_strip *s, int64_t r0, __mmask16 lastm,   \
-                               const float *pf, int64_t pf_lines)                     \
-    {                                                                                  \
-        tile(s, r0, lastm, pf, pf_lines, R, V);                                        \
+#define TILE(R, V)                                                                                 \
+    static void tile_##R##_##V(const vi_lin_strip *s, int64_t r0, __mmask16 lastm,                 \
+                               const float *pf, int64_t pf_lines)                                  \
+    {                                                                                              \
+        tile(s, r0, lastm, pf, pf_lines, R, V);                                                    \
     }
 #define TILE_ROWS(R) TILE(R, 1) TILE(R, 2) TILE(R, 3)
 TILE_ROWS(1)
@@ -109,7 +107,10 @@ TILE_ROWS(6)
 TILE_ROWS(7)
 TILE_ROWS(8)
 
-#define TILE_ENTRY(R) {tile_##R##_1, tile_##R##_2, tile_##R##_3}
+#define TILE_ENTRY(R)                                                                              \
+    {                                                                                              \
+        tile_##R##_1, tile_##R##_2, tile_##R##_3                                                   \
+    }
 static const tile_fn TILES[MR][3] = {TILE_ENTRY(1), TILE_ENTRY(2), TILE_ENTRY(3), TILE_ENTRY(4),
                                      TILE_ENTRY(5), TILE_ENTRY(6), TILE_ENTRY(7), TILE_ENTRY(8)};
 

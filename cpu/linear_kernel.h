@@ -42,9 +42,8 @@ typedef void (*vi_lin_strip_fn)(const vi_lin_strip *s);
 
 /* Prefetch of a register tile's share of the next block, spread over its k
  * loop: at step k, lines k, k + kc and k + 2 kc of the pf_lines at pf. */
-static inline __attribute__((always_inline)) void vi_lin_prefetch_step(const float *pf,
-                                                                       int64_t pf_lines, int k,
-                                                                       int kc)
+static inline __attribute__((always_inline)) void
+vi_lin_prefetch_step(const float *pf, int64_t pf_lines, int k, int kc)
 {
     if (k < pf_lines) {
         __builtin_prefetch(pf + 16 * (int64_t)k, 0, 3);

@@ -21,8 +21,8 @@ void vi_cpu_layer_norm(const float *x, int64_t D, const float *gamma, const floa
     }
 }
 
-void vi_cpu_rms_norm(const float *x, int64_t D, const float *gamma, float eps, float *y,
-                     int64_t r0, int64_t r1, vi_isa isa)
+void vi_cpu_rms_norm(const float *x, int64_t D, const float *gamma, float eps, float *y, int64_t r0,
+                     int64_t r1, vi_isa isa)
 {
     const vi_cpu_kern *k = vi_cpu_kern_for(isa);
     for (int64_t r = r0; r < r1; r++) {

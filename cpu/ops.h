@@ -44,9 +44,12 @@ extern const vi_cpu_kern vi_cpu_kern_avx512; /* cpu/rowreduce_avx512.c */
 static inline const vi_cpu_kern *vi_cpu_kern_for(vi_isa isa)
 {
     switch (isa) {
-    case VI_ISA_AVX512: return &vi_cpu_kern_avx512;
-    case VI_ISA_AVX2: return &vi_cpu_kern_avx2;
-    default: return &vi_cpu_kern_scalar;
+    case VI_ISA_AVX512:
+        return &vi_cpu_kern_avx512;
+    case VI_ISA_AVX2:
+        return &vi_cpu_kern_avx2;
+    default:
+        return &vi_cpu_kern_scalar;
     }
 }
 
@@ -77,7 +80,8 @@ static inline void vi_unary_loop(vi_op op, int gelu_tanh, const float *x, float 
         for (int64_t i = 0; i < n; i++)
             y[i] = vi_sigmoid_elem(x[i]);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -124,8 +128,8 @@ void vi_cpu_layer_norm(const float *x, int64_t D, const float *gamma, const floa
                        float *y, int64_t r0, int64_t r1, vi_isa isa);
 
 /* rms_norm of rows [r0, r1) of x [rows, D] (D >= 1). */
-void vi_cpu_rms_norm(const float *x, int64_t D, const float *gamma, float eps, float *y,
-                     int64_t r0, int64_t r1, vi_isa isa);
+void vi_cpu_rms_norm(const float *x, int64_t D, const float *gamma, float eps, float *y, int64_t r0,
+                     int64_t r1, vi_isa isa);
 
 /* y[r] = the first index of the maximum of row r of x [rows, D] (D >= 1),
  * a NaN counting as the maximum, for r in [r0, r1). */

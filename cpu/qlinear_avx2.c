@@ -141,8 +141,9 @@ typedef void (*tile_fn)(const vi_ql_job *j, const uint8_t *w, int64_t m0, float 
     }
 #define TILES_FORMAT(F, Q)                                                                         \
     TILE(F, Q, 1, 1)                                                                               \
-    TILE(F, Q, 1, 2) TILE(F, Q, 2, 1) TILE(F, Q, 2, 2) TILE(F, Q, 3, 1) TILE(F, Q, 4, 1)           \
-        TILE(F, Q, 5, 1) TILE(F, Q, 6, 1)
+    TILE(F, Q, 1, 2)                                                                               \
+    TILE(F, Q, 2, 1) TILE(F, Q, 2, 2) TILE(F, Q, 3, 1) TILE(F, Q, 4, 1) TILE(F, Q, 5, 1)           \
+        TILE(F, Q, 6, 1)
 TILES_FORMAT(q41, 0)
 TILES_FORMAT(q80, 1)
 

@@ -133,8 +133,9 @@ typedef void (*tile_fn)(const vi_ql_job *j, const uint8_t *w, int64_t m0, float 
 #define TILES_NARROW(F, Q, R) TILE(F, Q, R, 1) TILE(F, Q, R, 2)
 #define TILES_FORMAT(F, Q)                                                                         \
     TILES_WIDE(F, Q, 1)                                                                            \
-    TILES_WIDE(F, Q, 2) TILES_WIDE(F, Q, 3) TILES_WIDE(F, Q, 4) TILES_NARROW(F, Q, 5)              \
-        TILES_NARROW(F, Q, 6) TILES_NARROW(F, Q, 7) TILES_NARROW(F, Q, 8)
+    TILES_WIDE(F, Q, 2)                                                                            \
+    TILES_WIDE(F, Q, 3) TILES_WIDE(F, Q, 4) TILES_NARROW(F, Q, 5) TILES_NARROW(F, Q, 6)            \
+        TILES_NARROW(F, Q, 7) TILES_NARROW(F, Q, 8)
 TILES_FORMAT(q41, 0)
 TILES_FORMAT(q80, 1)
 

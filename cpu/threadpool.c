@@ -17,8 +17,8 @@ struct vi_pool {
     pthread_cond_t done;
     atomic_ullong generation; /* bumped (under mu) for every vi_pool_run */
     atomic_int stopping;
-    int open;            /* 1 while the current run still admits workers */
-    int active;          /* workers admitted to the current run and not yet done */
+    int open;   /* 1 while the current run still admits workers */
+    int active; /* workers admitted to the current run and not yet done */
     vi_pool_fn fn;
     void *arg;
     int64_t n_tasks;
@@ -35,8 +35,9 @@ static void pool_drain(vi_pool *p)
     }
 }
 
-#define VI_POOL_SPIN 200 /* polls (a few microseconds) before a worker sleeps: long spins
-                           * steal the core from HTTP threads on small machines */
+#define VI_POOL_SPIN                                                                               \
+    200 /* polls (a few microseconds) before a worker sleeps: long spins                           \
+         * steal the core from HTTP threads on small machines */
 
 static inline void cpu_relax(void)
 {
@@ -50,8 +51,8 @@ static void *pool_worker(void *arg)
     vi_pool *p = arg;
     uint64_t seen = 0;
     for (;;) {
-        for (int s = 0; s < VI_POOL_SPIN && atomic_load(&p->generation) == seen &&
-                        !atomic_load(&p->stopping);
+        for (int s = 0;
+             s < VI_POOL_SPIN && atomic_load(&p->generation) == seen && !atomic_load(&p->stopping);
              s++)
             cpu_relax();
         /* the mutex, taken either way, publishes fn/arg/n_tasks of the new run */

@@ -18,14 +18,14 @@
 
 #include <cuda_runtime.h>
 
-#define VI_LAUNCH(kernel, grid, block, shmem_bytes, stream, ...)                               \
+#define VI_LAUNCH(kernel, grid, block, shmem_bytes, stream, ...)                                   \
     kernel<<<(grid), (block), (shmem_bytes), (stream)>>>(__VA_ARGS__)
 
 #elif defined(VI_CUDA_EMU)
 
 #include "cuda/emu/emu.h"
 
-#define VI_LAUNCH(kernel, grid, block, shmem_bytes, stream, ...)                               \
+#define VI_LAUNCH(kernel, grid, block, shmem_bytes, stream, ...)                                   \
     VI_EMU_LAUNCH(kernel, grid, block, shmem_bytes, stream, ##__VA_ARGS__)
 
 #else

@@ -18,9 +18,9 @@
 #include "cuda/cuda_ctx.h"
 #include "cuda/cuda_ops.h"
 
-#define CUDA_LDW_ALIGN 128              /* prepared weights: columns padded to this */
+#define CUDA_LDW_ALIGN 128                 /* prepared weights: columns padded to this */
 #define CUDA_STAGE_BYTES ((size_t)4 << 20) /* host staging slab of linear_prepare */
-#define CUDA_SPLITK_MAX_M 16            /* AUTO: split-K up to this many rows */
+#define CUDA_SPLITK_MAX_M 16               /* AUTO: split-K up to this many rows */
 
 static void cuda_destroy(vi_backend *b);
 
@@ -154,8 +154,7 @@ static vi_status cuda_const_prepare(vi_backend *b, const float *host, int64_t n,
         return vi_fail(err, VI_ERR_INVALID, "constant has a negative element count (%lld)",
                        (long long)n);
     if (n > 0 && !host)
-        return vi_fail(err, VI_ERR_INVALID, "constant of %lld elements has no data",
-                       (long long)n);
+        return vi_fail(err, VI_ERR_INVALID, "constant of %lld elements has no data", (long long)n);
     if ((uint64_t)n > SIZE_MAX / sizeof(float))
         return vi_fail(err, VI_ERR_LIMIT, "constant of %lld elements is too large", (long long)n);
     size_t bytes = (size_t)n * sizeof(float);
@@ -227,8 +226,9 @@ static vi_status cuda_linear_prepare(vi_backend *b, const float *w, int64_t N, i
 {
     *prepared = NULL;
     if (N < 1 || K < 1)
-        return vi_fail(err, VI_ERR_INVALID, "linear prepare: N and K must be >= 1 (got N=%lld, K=%lld)",
-                       (long long)N, (long long)K);
+        return vi_fail(err, VI_ERR_INVALID,
+                       "linear prepare: N and K must be >= 1 (got N=%lld, K=%lld)", (long long)N,
+                       (long long)K);
     if (!w)
         return vi_fail(err, VI_ERR_INVALID, "linear prepare: the weight [%lld, %lld] has no data",
                        (long long)N, (long long)K);
@@ -247,9 +247,10 @@ static vi_status cuda_linear_prepare(vi_backend *b, const float *w, int64_t N, i
     vi_status st = VI_OK;
     lw->w = (float *)weights_alloc(b, (size_t)total * sizeof(float));
     if (!lw->w) {
-        st = vi_fail(err, VI_ERR_NOMEM, "linear prepare: out of device memory for the weight "
-                     "[%lld, %lld] (%lld bytes)", (long long)N, (long long)K,
-                     (long long)(total * (int64_t)sizeof(float)));
+        st = vi_fail(err, VI_ERR_NOMEM,
+                     "linear prepare: out of device memory for the weight "
+                     "[%lld, %lld] (%lld bytes)",
+                     (long long)N, (long long)K, (long long)(total * (int64_t)sizeof(float)));
         goto fail;
     }
     st = upload_transposed(b, lw, w, out_in, err);
@@ -258,8 +259,8 @@ static vi_status cuda_linear_prepare(vi_backend *b, const float *w, int64_t N, i
     if (bias) {
         lw->bias = (float *)weights_alloc(b, (size_t)N * sizeof(float));
         if (!lw->bias) {
-            st = vi_fail(err, VI_ERR_NOMEM, "linear prepare: out of device memory for the bias [%lld]",
-                         (long long)N);
+            st = vi_fail(err, VI_ERR_NOMEM,
+                         "linear prepare: out of device memory for the bias [%lld]", (long long)N);
             goto fail;
         }
         st = cuda_upload(b, lw->bias, bias, (size_t)N * sizeof(float));
@@ -342,8 +343,7 @@ static vi_status cuda_matmul(vi_backend *b, const float *a, const float *bm, int
         return VI_ERR_INVALID;
     int64_t mk, kn, mn, t;
     if (!mul_ok(M, K, &mk) || !mul_ok(K, N, &kn) || !mul_ok(M, N, &mn) || !mul_ok(batch, mk, &t) ||
-        !mul_ok(batch, kn, &t) || !mul_ok(batch, mn, &t) ||
-        (uint64_t)t > SIZE_MAX / sizeof(float))
+        !mul_ok(batch, kn, &t) || !mul_ok(batch, mn, &t) || (uint64_t)t > SIZE_MAX / sizeof(float))
         return VI_ERR_LIMIT;
     vi_cuda_ctx *c = enter(b);
     if (K == 0) /* empty sums: +0, whose bits are all zero */

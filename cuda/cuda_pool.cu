@@ -230,7 +230,8 @@ static void stage_reserve(vi_cuda_stage *s, size_t bytes)
     if (want <= s->bytes)
         return;
     void *nb[2] = {NULL, NULL};
-    if (cudaMallocHost(&nb[0], want) != cudaSuccess || cudaMallocHost(&nb[1], want) != cudaSuccess) {
+    if (cudaMallocHost(&nb[0], want) != cudaSuccess ||
+        cudaMallocHost(&nb[1], want) != cudaSuccess) {
         cudaFreeHost(nb[0]);
         (void)cudaGetLastError(); /* the copy goes on with what there is */
         return;
@@ -273,7 +274,8 @@ static cudaError_t stage_download(vi_cuda_stage *s, char *dst, const char *src, 
         rc = cudaMemcpyAsync(s->buf[i], src + off, len, cudaMemcpyDeviceToHost, stream);
         if (rc == cudaSuccess)
             rc = cudaEventRecord(s->done[i], stream);
-        if (rc == cudaSuccess && k > 0 && (rc = cudaEventSynchronize(s->done[i ^ 1])) == cudaSuccess)
+        if (rc == cudaSuccess && k > 0 &&
+            (rc = cudaEventSynchronize(s->done[i ^ 1])) == cudaSuccess)
             memcpy(dst + prev_off, s->buf[i ^ 1], prev_len);
         if (rc != cudaSuccess)
             return rc;
@@ -285,8 +287,8 @@ static cudaError_t stage_download(vi_cuda_stage *s, char *dst, const char *src, 
     return rc;
 }
 
-cudaError_t vi_cuda_stage_copy(vi_cuda_stage *s, void *dst, const void *src,
-                               size_t bytes, cudaMemcpyKind kind, cudaStream_t stream)
+cudaError_t vi_cuda_stage_copy(vi_cuda_stage *s, void *dst, const void *src, size_t bytes,
+                               cudaMemcpyKind kind, cudaStream_t stream)
 {
     pthread_mutex_lock(&s->lock);
     stage_reserve(s, bytes);

@@ -25,7 +25,7 @@ extern "C" {
 #define VI_CUDA_POOL_SMALL_MAX ((size_t)1 << 20)
 #define VI_CUDA_POOL_SMALL_STEP 256
 #define VI_CUDA_POOL_LARGE_OCTAVES 26
-#define VI_CUDA_POOL_CLASSES                                                                      \
+#define VI_CUDA_POOL_CLASSES                                                                       \
     ((int)(VI_CUDA_POOL_SMALL_MAX / VI_CUDA_POOL_SMALL_STEP) + 4 * VI_CUDA_POOL_LARGE_OCTAVES)
 /* default cap on cached (free) bytes: min(1 GiB, a quarter of device memory) */
 #define VI_CUDA_POOL_DEFAULT_CAP ((size_t)1 << 30)

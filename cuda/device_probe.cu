@@ -25,7 +25,7 @@ extern "C" int vi_cuda_probe(char *buf, size_t bufsize)
     int driver = 0, runtime = 0;
     cudaDriverGetVersion(&driver);
     cudaRuntimeGetVersion(&runtime);
-    snprintf(buf, bufsize, "%s, %d SMs, driver %d, runtime %d", prop.name,
-             prop.multiProcessorCount, driver, runtime);
+    snprintf(buf, bufsize, "%s, %d SMs, driver %d, runtime %d", prop.name, prop.multiProcessorCount,
+             driver, runtime);
     return count;
 }

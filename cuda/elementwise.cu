@@ -12,10 +12,18 @@ __global__ void vi_unary_kernel(vi_op op, int gelu_tanh, const float *x, int64_t
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         float v = x[i], r;
         switch (op) {
-        case VI_OP_RELU: r = vi_relu_elem(v); break;
-        case VI_OP_GELU: r = gelu_tanh ? vi_gelu_tanh_elem(v) : vi_gelu_erf_elem(v); break;
-        case VI_OP_TANH: r = vi_tanh_elem(v); break;
-        default: r = vi_sigmoid_elem(v); break;
+        case VI_OP_RELU:
+            r = vi_relu_elem(v);
+            break;
+        case VI_OP_GELU:
+            r = gelu_tanh ? vi_gelu_tanh_elem(v) : vi_gelu_erf_elem(v);
+            break;
+        case VI_OP_TANH:
+            r = vi_tanh_elem(v);
+            break;
+        default:
+            r = vi_sigmoid_elem(v);
+            break;
         }
         y[i] = r;
     }
@@ -46,7 +54,7 @@ cudaError_t vi_cuda_binary_launch(vi_op op, const float *a, int64_t n, const flo
 {
     if (n < 1)
         return cudaSuccess;
-    VI_LAUNCH(vi_binary_kernel, dim3(vi_cuda_stride_blocks(n, 256)), dim3(256), 0, stream, op, a,
-              n, b, nb, y);
+    VI_LAUNCH(vi_binary_kernel, dim3(vi_cuda_stride_blocks(n, 256)), dim3(256), 0, stream, op, a, n,
+              b, nb, y);
     return cudaGetLastError();
 }

@@ -67,8 +67,8 @@ static vi_status cublas_status(cublasStatus_t s)
 static vi_status fast_epilogue(vi_cuda_ctx *c, float *y, int64_t total, int64_t N,
                                const float *bias)
 {
-    VI_LAUNCH(vi_fast_bias_kernel, dim3(vi_cuda_stride_blocks(total, 256)), dim3(256), 0,
-              c->stream, y, total, N, bias);
+    VI_LAUNCH(vi_fast_bias_kernel, dim3(vi_cuda_stride_blocks(total, 256)), dim3(256), 0, c->stream,
+              y, total, N, bias);
     return vi_cuda_status(cudaGetLastError());
 }
 
@@ -119,8 +119,8 @@ static vi_status fast_matmul(vi_backend *b, const float *a, const float *bm, int
             cudaMemsetAsync(y, 0, (size_t)(batch * M * N) * sizeof(float), c->stream));
     const float one = 1.0f, zero = 0.0f;
     cublasStatus_t s = cublasSgemmStridedBatched(h, CUBLAS_OP_N, CUBLAS_OP_N, (int)N, (int)M,
-                                                 (int)K, &one, bm, (int)N, K * N, a, (int)K,
-                                                 M * K, &zero, y, (int)N, M * N, (int)batch);
+                                                 (int)K, &one, bm, (int)N, K * N, a, (int)K, M * K,
+                                                 &zero, y, (int)N, M * N, (int)batch);
     if (s != CUBLAS_STATUS_SUCCESS)
         return cublas_status(s);
     return fast_epilogue(c, y, batch * M * N, N, NULL);

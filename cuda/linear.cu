@@ -158,8 +158,8 @@ __device__ __forceinline__ void vi_tile_fma(const float (*As)[C::BM], const floa
         VI_UNROLL
         for (int i = 0; i < C::TM; i++)
             VI_UNROLL
-            for (int j = 0; j < C::TN; j++)
-                p[i][j] = VI_FMAF(a[i], b[j], p[i][j]);
+        for (int j = 0; j < C::TN; j++)
+            p[i][j] = VI_FMAF(a[i], b[j], p[i][j]);
     }
 }
 
@@ -181,10 +181,10 @@ __global__ void VI_LAUNCH_BOUNDS(VI_TILE_THREADS)
     VI_UNROLL
     for (int i = 0; i < C::TM; i++)
         VI_UNROLL
-        for (int j = 0; j < C::TN; j++) {
-            p[i][j] = 0.0f;
-            acc[i][j] = 0.0f;
-        }
+    for (int j = 0; j < C::TN; j++) {
+        p[i][j] = 0.0f;
+        acc[i][j] = 0.0f;
+    }
 
     const int64_t ntiles = (g.K + C::BK - 1) / C::BK;
     const int64_t tiles_per_chunk = VI_DOT_CHUNK / C::BK;
@@ -206,10 +206,10 @@ __global__ void VI_LAUNCH_BOUNDS(VI_TILE_THREADS)
             VI_UNROLL
             for (int i = 0; i < C::TM; i++)
                 VI_UNROLL
-                for (int j = 0; j < C::TN; j++) {
-                    acc[i][j] = acc[i][j] + p[i][j];
-                    p[i][j] = 0.0f;
-                }
+            for (int j = 0; j < C::TN; j++) {
+                acc[i][j] = acc[i][j] + p[i][j];
+                p[i][j] = 0.0f;
+            }
         }
         if (t + 1 < ntiles)
             vi_tile_store<C>(st, As[buf ^ 1], Bs[buf ^ 1]);
@@ -323,8 +323,7 @@ static int64_t vi_min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-template <class C>
-static cudaError_t vi_tile_launch(const vi_cuda_gemm *g, cudaStream_t stream)
+template <class C> static cudaError_t vi_tile_launch(const vi_cuda_gemm *g, cudaStream_t stream)
 {
     const bool x_vec = g->K % 4 == 0 && ((uintptr_t)g->x % 16) == 0 && g->sx % 4 == 0;
     const int64_t nt = (g->N + C::BN - 1) / C::BN, mt = (g->M + C::BM - 1) / C::BM;
@@ -334,8 +333,8 @@ static cudaError_t vi_tile_launch(const vi_cuda_gemm *g, cudaStream_t stream)
         for (int64_t m0 = 0; m0 < mt; m0 += VI_CUDA_GRID_YZ_MAX) {
             dim3 grid((unsigned)nt, (unsigned)vi_min64(mt - m0, VI_CUDA_GRID_YZ_MAX),
                       (unsigned)vi_min64(g->batch - z0, VI_CUDA_GRID_YZ_MAX));
-            VI_LAUNCH(vi_linear_tile_kernel<C>, grid, dim3(VI_TILE_THREADS), 0, stream, *g, m0,
-                      z0, (int)x_vec);
+            VI_LAUNCH(vi_linear_tile_kernel<C>, grid, dim3(VI_TILE_THREADS), 0, stream, *g, m0, z0,
+                      (int)x_vec);
             cudaError_t rc = cudaGetLastError();
             if (rc != cudaSuccess)
                 return rc;
@@ -371,9 +370,13 @@ cudaError_t vi_cuda_gemm_launch(const vi_cuda_gemm *g, vi_cuda_lin_path path, fl
     if (g->batch < 1 || g->M < 1 || g->N < 1 || g->K < 1)
         return cudaSuccess;
     switch (path) {
-    case VI_CUDA_LIN_SPLITK: return vi_splitk_launch(g, work, stream);
-    case VI_CUDA_LIN_TILE64: return vi_tile_launch<vi_tile64>(g, stream);
-    case VI_CUDA_LIN_TILE128: return vi_tile_launch<vi_tile128>(g, stream);
-    default: return cudaErrorInvalidValue;
+    case VI_CUDA_LIN_SPLITK:
+        return vi_splitk_launch(g, work, stream);
+    case VI_CUDA_LIN_TILE64:
+        return vi_tile_launch<vi_tile64>(g, stream);
+    case VI_CUDA_LIN_TILE128:
+        return vi_tile_launch<vi_tile128>(g, stream);
+    default:
+        return cudaErrorInvalidValue;
     }
 }

@@ -15,16 +15,36 @@ __global__ void vi_vmath_eval_kernel(int fn, const float *x, float *y, long long
         return;
     float v = x[i];
     switch (fn) {
-    case VI_CUDA_FN_EXP: y[i] = vi_expf(v); break;
-    case VI_CUDA_FN_EXPM1: y[i] = vi_expm1f(v); break;
-    case VI_CUDA_FN_TANH: y[i] = vi_tanhf(v); break;
-    case VI_CUDA_FN_ERF: y[i] = vi_erff(v); break;
-    case VI_CUDA_FN_SIGMOID: y[i] = vi_sigmoidf(v); break;
-    case VI_CUDA_FN_RSQRT: y[i] = vi_rsqrtf(v); break;
-    case VI_CUDA_FN_LOG: y[i] = vi_logf(v); break;
-    case VI_CUDA_FN_SIN: y[i] = vi_sinf(v); break;
-    case VI_CUDA_FN_COS: y[i] = vi_cosf(v); break;
-    default: y[i] = vi_sqrtf(v); break;
+    case VI_CUDA_FN_EXP:
+        y[i] = vi_expf(v);
+        break;
+    case VI_CUDA_FN_EXPM1:
+        y[i] = vi_expm1f(v);
+        break;
+    case VI_CUDA_FN_TANH:
+        y[i] = vi_tanhf(v);
+        break;
+    case VI_CUDA_FN_ERF:
+        y[i] = vi_erff(v);
+        break;
+    case VI_CUDA_FN_SIGMOID:
+        y[i] = vi_sigmoidf(v);
+        break;
+    case VI_CUDA_FN_RSQRT:
+        y[i] = vi_rsqrtf(v);
+        break;
+    case VI_CUDA_FN_LOG:
+        y[i] = vi_logf(v);
+        break;
+    case VI_CUDA_FN_SIN:
+        y[i] = vi_sinf(v);
+        break;
+    case VI_CUDA_FN_COS:
+        y[i] = vi_cosf(v);
+        break;
+    default:
+        y[i] = vi_sqrtf(v);
+        break;
     }
 }
 

@@ -9,11 +9,21 @@
 static void activation(vi_gen_plan *p, vi_gen_act act, const char *in, const char *out)
 {
     switch (act) {
-    case VI_GEN_ACT_GELU: vi_gen_gelu(p, in, out, 0); break;
-    case VI_GEN_ACT_GELU_TANH: vi_gen_gelu(p, in, out, 1); break;
-    case VI_GEN_ACT_TANH: vi_gen_unary(p, "tanh", in, out); break;
-    case VI_GEN_ACT_SIGMOID: vi_gen_unary(p, "sigmoid", in, out); break;
-    default: vi_gen_unary(p, "relu", in, out); break;
+    case VI_GEN_ACT_GELU:
+        vi_gen_gelu(p, in, out, 0);
+        break;
+    case VI_GEN_ACT_GELU_TANH:
+        vi_gen_gelu(p, in, out, 1);
+        break;
+    case VI_GEN_ACT_TANH:
+        vi_gen_unary(p, "tanh", in, out);
+        break;
+    case VI_GEN_ACT_SIGMOID:
+        vi_gen_unary(p, "sigmoid", in, out);
+        break;
+    default:
+        vi_gen_unary(p, "relu", in, out);
+        break;
     }
 }
 

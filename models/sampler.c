@@ -216,8 +216,10 @@ vi_status vi_sample(const vi_sampling *p, const float *logits, int32_t n_vocab, 
         return VI_OK;
     }
     if (!scratch)
-        return vi_fail(err, VI_ERR_INVALID, "sampling: scratch is NULL (temperature %g needs "
-                       "vi_sample_scratch_bytes(%d) bytes)", (double)p->temperature, (int)n_vocab);
+        return vi_fail(err, VI_ERR_INVALID,
+                       "sampling: scratch is NULL (temperature %g needs "
+                       "vi_sample_scratch_bytes(%d) bytes)",
+                       (double)p->temperature, (int)n_vocab);
     float t = p->temperature;
     sample_work w;
     w.ka = scratch;

@@ -15,7 +15,6 @@ typedef struct ssym {
     uint32_t start, n;
 } ssym;
 
-
 /* The token whose text is text[0..n), or -1. */
 static int32_t vocab_find(const vi_tokenizer *t, const char *text, size_t n)
 {

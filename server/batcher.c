@@ -183,8 +183,7 @@ static void *worker(void *arg)
 
 /* ==== lifecycle ==== */
 
-static vi_status check_config(const vi_infer_model *im, const vi_batch_config *cfg,
-                              vi_error *err)
+static vi_status check_config(const vi_infer_model *im, const vi_batch_config *cfg, vi_error *err)
 {
     if (!im || !cfg)
         return vi_fail(err, VI_ERR_INVALID, "batcher: no model or no configuration given");
@@ -210,8 +209,8 @@ static vi_status check_config(const vi_infer_model *im, const vi_batch_config *c
     return VI_OK;
 }
 
-vi_batcher *vi_batcher_create(const vi_infer_model *im, const vi_batch_config *cfg,
-                              EVP_PKEY *key, vi_model_metrics *metrics, vi_error *err)
+vi_batcher *vi_batcher_create(const vi_infer_model *im, const vi_batch_config *cfg, EVP_PKEY *key,
+                              vi_model_metrics *metrics, vi_error *err)
 {
     if (check_config(im, cfg, err) != VI_OK)
         return NULL;

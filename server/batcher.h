@@ -19,11 +19,11 @@
 #define VI_BATCH_MAX_ITEMS 1024 /* requests merged into one execution, at most */
 
 typedef struct vi_batch_config {
-    int max_batch_size;          /* rows per execution; <= 1 runs each request alone */
-    int64_t max_queue_delay_us;  /* how long the oldest request may wait for others */
+    int max_batch_size;                    /* rows per execution; <= 1 runs each request alone */
+    int64_t max_queue_delay_us;            /* how long the oldest request may wait for others */
     int preferred[VI_BATCH_MAX_PREFERRED]; /* preferred batch sizes (rows), ascending */
     int n_preferred;
-    int max_queue_size;          /* requests waiting; 0 = unbounded */
+    int max_queue_size; /* requests waiting; 0 = unbounded */
 } vi_batch_config;
 
 typedef struct vi_batch_item vi_batch_item;
@@ -33,12 +33,12 @@ typedef struct vi_batch_item vi_batch_item;
 typedef void (*vi_batch_done_fn)(vi_batch_item *item, void *arg);
 
 struct vi_batch_item {
-    vi_infer_job job;      /* prepared by the caller with vi_infer_prepare */
+    vi_infer_job job; /* prepared by the caller with vi_infer_prepare */
     vi_batch_done_fn done;
     void *arg;
-    int64_t enqueued_ns;   /* set by vi_batcher_submit (CLOCK_MONOTONIC) */
-    int64_t batch_rows;    /* set before done: rows of the execution it ran in */
-    vi_batch_item *next;   /* queue link (internal) */
+    int64_t enqueued_ns; /* set by vi_batcher_submit (CLOCK_MONOTONIC) */
+    int64_t batch_rows;  /* set before done: rows of the execution it ran in */
+    vi_batch_item *next; /* queue link (internal) */
 };
 
 typedef struct vi_batcher vi_batcher;
@@ -48,8 +48,8 @@ typedef struct vi_batcher vi_batcher;
  * metrics (may be NULL) must outlive the batcher. Returns NULL with err
  * set for an invalid configuration (VI_ERR_INVALID naming the field) or when
  * the thread cannot start. */
-vi_batcher *vi_batcher_create(const vi_infer_model *im, const vi_batch_config *cfg,
-                              EVP_PKEY *key, vi_model_metrics *metrics, vi_error *err);
+vi_batcher *vi_batcher_create(const vi_infer_model *im, const vi_batch_config *cfg, EVP_PKEY *key,
+                              vi_model_metrics *metrics, vi_error *err);
 
 /* Queues a prepared item. VI_ERR_LIMIT when max_queue_size requests are
  * already waiting (the caller answers 503 with Retry-After), VI_ERR_UNSUPPORTED

@@ -36,10 +36,10 @@ typedef struct req_ctx {
     char *body;
     size_t body_len, body_cap;
     size_t body_expect; /* Content-Length + 1 when announced, else 0 */
-    int too_large;  /* the body went past max_body_bytes: discarded */
-    int no_memory;  /* the body could not be stored: discarded */
-    int handled;    /* the route's handler has run */
-    int suspended;  /* waiting for vi_http_resume */
+    int too_large;      /* the body went past max_body_bytes: discarded */
+    int no_memory;      /* the body could not be stored: discarded */
+    int handled;        /* the route's handler has run */
+    int suspended;      /* waiting for vi_http_resume */
     int replied;
     unsigned status;
     int64_t start_ns;
@@ -115,11 +115,11 @@ static void access_log(const req_ctx *c, enum MHD_RequestTerminationCode toe)
         snprintf(batch, sizeof batch, "%d", c->pub.log_batch);
     else
         snprintf(batch, sizeof batch, "-");
-    const char *end = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK        ? ""
-                      : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED   ? " closed=timeout"
-                      : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT      ? " closed=client"
-                      : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN   ? " closed=shutdown"
-                                                                        : " closed=error";
+    const char *end = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK      ? ""
+                      : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " closed=timeout"
+                      : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT    ? " closed=client"
+                      : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " closed=shutdown"
+                                                                      : " closed=error";
     log_line(c->h, "verinfer: access %s %s status=%s model=%s rows=%s batch=%s ms=%.3f%s",
              c->method, c->pub.path, status, c->pub.log_model[0] ? c->pub.log_model : "-", rows,
              batch, ms, end);
@@ -385,8 +385,8 @@ static void begin_request(req_ctx *c, const char *url, const char *method)
     c->route = route_request(c);
     if (!c->route)
         return;
-    const char *cl = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+        MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end = NULL;
         errno = 0;
@@ -520,8 +520,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* ==== Daemon ==== */
 
 /* Creates, binds and listens on a non-blocking socket for host:port. */
-static vi_status open_listener(const vi_http_config *cfg, int *fd_out, int *port_out,
-                               vi_error *err)
+static vi_status open_listener(const vi_http_config *cfg, int *fd_out, int *port_out, vi_error *err)
 {
     char port[16];
     snprintf(port, sizeof port, "%d", cfg->port);
@@ -531,8 +530,7 @@ static vi_status open_listener(const vi_http_config *cfg, int *fd_out, int *port
     hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
     int gr = getaddrinfo(cfg->host, port, &hints, &ai);
     if (gr != 0)
-        return vi_fail(err, VI_ERR_IO, "cannot resolve host '%s': %s", cfg->host,
-                       gai_strerror(gr));
+        return vi_fail(err, VI_ERR_IO, "cannot resolve host '%s': %s", cfg->host, gai_strerror(gr));
     vi_status st = VI_OK;
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
@@ -587,15 +585,15 @@ vi_status vi_http_start(const vi_http_config *cfg, const vi_http_route *routes, 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     struct MHD_OptionItem pool[] = {
-        {cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
-         (intptr_t)cfg->threads, NULL},
+        {cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)cfg->threads,
+         NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    h->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,
-        MHD_OPTION_LISTEN_SOCKET, h->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s, MHD_OPTION_ARRAY, pool,
-        MHD_OPTION_END);
+    h->daemon =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
+                         h, MHD_OPTION_LISTEN_SOCKET, h->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
+                         MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
     if (!h->daemon) {
         close(h->listen_fd);
         free(h);

@@ -35,9 +35,9 @@ typedef struct vi_http_route {
 } vi_http_route;
 
 struct vi_http_req {
-    void *app;                               /* the application context of vi_http_start */
-    const char *method;                      /* as received */
-    char path[VI_HTTP_PATH_MAX];             /* decoded path, without the query */
+    void *app;                                   /* the application context of vi_http_start */
+    const char *method;                          /* as received */
+    char path[VI_HTTP_PATH_MAX];                 /* decoded path, without the query */
     char param[VI_HTTP_MAX_PARAMS][VI_NAME_MAX]; /* captured segments, in pattern order */
     int n_params;
     const char *body; /* the whole request body (NUL-terminated), body_len bytes */
@@ -45,8 +45,8 @@ struct vi_http_req {
 
     /* filled by handlers for the access log */
     char log_model[VI_NAME_MAX];
-    int64_t log_rows;  /* -1: not applicable */
-    int log_batch;     /* rows of the engine execution; -1: unknown */
+    int64_t log_rows; /* -1: not applicable */
+    int log_batch;    /* rows of the engine execution; -1: unknown */
 
     /* continuation of a suspended request, and state freed with the request */
     vi_http_handler resume;
@@ -55,12 +55,12 @@ struct vi_http_req {
 };
 
 typedef struct vi_http_config {
-    const char *host;        /* numeric IPv4/IPv6 address or a host name; "127.0.0.1" */
-    int port;                /* 0 picks a free port */
-    int threads;             /* handler threads (libmicrohttpd thread pool), >= 1 */
-    uint64_t max_body_bytes; /* larger bodies are refused with 413 */
+    const char *host;              /* numeric IPv4/IPv6 address or a host name; "127.0.0.1" */
+    int port;                      /* 0 picks a free port */
+    int threads;                   /* handler threads (libmicrohttpd thread pool), >= 1 */
+    uint64_t max_body_bytes;       /* larger bodies are refused with 413 */
     unsigned connection_timeout_s; /* idle connections are closed after this; 0 = never */
-    int log_fd;              /* access log and libmicrohttpd errors; -1 = none */
+    int log_fd;                    /* access log and libmicrohttpd errors; -1 = none */
 } vi_http_config;
 
 /* Fills cfg with the defaults: 127.0.0.1, port 8000, 4 threads, 64 MiB

@@ -92,9 +92,8 @@ static vi_status fill_mode(const vi_infer_model *im, vi_mode mode, vi_receipt *r
     return st;
 }
 
-static vi_status fill_receipt(const vi_infer_model *im, const vi_kserve_request *req,
-                              vi_mode mode, vi_infer_result *res, EVP_PKEY *key, int64_t now,
-                              vi_error *err)
+static vi_status fill_receipt(const vi_infer_model *im, const vi_kserve_request *req, vi_mode mode,
+                              vi_infer_result *res, EVP_PKEY *key, int64_t now, vi_error *err)
 {
     const vi_graph *g = &im->model->graph;
     vi_receipt *r = &res->receipt;
@@ -228,8 +227,8 @@ static vi_status finish_job(const vi_infer_model *im, vi_infer_job *job, vi_tens
 }
 
 /* Runs the n jobs of one mode as one engine call on that mode's engine. */
-static vi_status run_group(const vi_infer_model *im, vi_mode mode, vi_infer_job *const *jobs,
-                           int n, EVP_PKEY *key, int64_t now, vi_error *err)
+static vi_status run_group(const vi_infer_model *im, vi_mode mode, vi_infer_job *const *jobs, int n,
+                           EVP_PKEY *key, int64_t now, vi_error *err)
 {
     const vi_graph *g = &im->model->graph;
     vi_engine *engine = mode == VI_MODE_FAST && im->fast_engine ? im->fast_engine : im->engine;
@@ -489,7 +488,8 @@ vi_status vi_infer_verify(const vi_infer_model *im, const vi_kserve_request *req
         report(rep, VI_CHECK_MODEL, 0, "receipt is for model '%s', not '%s'", r.model_name,
                im->model->graph.name);
     else
-        compare_digest(rep, VI_CHECK_MODEL, r.model_digest, im->model_digest, "this model's digest");
+        compare_digest(rep, VI_CHECK_MODEL, r.model_digest, im->model_digest,
+                       "this model's digest");
 
     uint8_t d[VI_SHA256_LEN];
     e.msg[0] = '\0';

@@ -93,9 +93,9 @@ typedef struct vi_kserve_response_spec {
     const char *id;            /* NULL: omitted (the request had none) */
     const vi_tensor *outputs;  /* [n_outputs], in the order to emit */
     int n_outputs;
-    const int *binary;  /* [n_outputs] 1 = send as binary data; NULL = all as JSON */
-    json_t *parameters; /* optional top-level "parameters" object (not consumed) */
-    json_t *receipt;    /* optional top-level "receipt" object (not consumed) */
+    const int *binary;        /* [n_outputs] 1 = send as binary data; NULL = all as JSON */
+    json_t *parameters;       /* optional top-level "parameters" object (not consumed) */
+    json_t *receipt;          /* optional top-level "receipt" object (not consumed) */
     const char *receipt_text; /* or the receipt as ready JSON text (used when receipt is NULL) */
 } vi_kserve_response_spec;
 

@@ -77,7 +77,7 @@ static vi_status precheck(const char *s, size_t n, int max_depth, const char *wh
 }
 
 vi_status vi_kserve_load_json(const char *json, size_t len, int max_depth, const char *what,
-                          json_t **root, vi_error *err)
+                              json_t **root, vi_error *err)
 {
     *root = NULL;
     if (!json)
@@ -125,14 +125,22 @@ vi_status vi_ks_opt_string(json_t *obj, const char *key, const char *path, char 
 static const char *type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
-    case JSON_TRUE: return "true";
-    case JSON_FALSE: return "false";
-    case JSON_NULL: return "null";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a real number";
+    case JSON_TRUE:
+        return "true";
+    case JSON_FALSE:
+        return "false";
+    case JSON_NULL:
+        return "null";
     }
     return "an unknown JSON value";
 }

@@ -300,8 +300,8 @@ static int parse_root(fp *s, size_t json_len, const vi_kserve_limits *lim, vi_ks
     return s->p == s->end;
 }
 
-int vi_ks_fast_request(const char *json, size_t len, size_t binary_len,
-                       const vi_kserve_limits *lim, vi_kserve_request *req)
+int vi_ks_fast_request(const char *json, size_t len, size_t binary_len, const vi_kserve_limits *lim,
+                       vi_kserve_request *req)
 {
     memset(req, 0, sizeof *req);
     /* root, inputs, one input, its shape/data: 4 levels */

@@ -49,12 +49,24 @@ static void put_data(vi_sb *sb, const vi_tensor *t, int64_t numel)
             vi_sb_putc(sb, ',');
         uint64_t u = load_le(p, esz);
         switch (t->dtype) {
-        case VI_DT_BOOL: vi_sb_puts(sb, u ? "true" : "false"); break;
-        case VI_DT_UINT8: vi_sb_put_u64(sb, u); break;
-        case VI_DT_INT8: vi_sb_put_i64(sb, (int8_t)u); break;
-        case VI_DT_INT16: vi_sb_put_i64(sb, (int16_t)u); break;
-        case VI_DT_INT32: vi_sb_put_i64(sb, (int32_t)u); break;
-        case VI_DT_INT64: vi_sb_put_i64(sb, (int64_t)u); break;
+        case VI_DT_BOOL:
+            vi_sb_puts(sb, u ? "true" : "false");
+            break;
+        case VI_DT_UINT8:
+            vi_sb_put_u64(sb, u);
+            break;
+        case VI_DT_INT8:
+            vi_sb_put_i64(sb, (int8_t)u);
+            break;
+        case VI_DT_INT16:
+            vi_sb_put_i64(sb, (int16_t)u);
+            break;
+        case VI_DT_INT32:
+            vi_sb_put_i64(sb, (int32_t)u);
+            break;
+        case VI_DT_INT64:
+            vi_sb_put_i64(sb, (int64_t)u);
+            break;
         case VI_DT_FP32: {
             uint32_t b = (uint32_t)u;
             float f;
@@ -68,7 +80,8 @@ static void put_data(vi_sb *sb, const vi_tensor *t, int64_t numel)
             vi_sb_put_f64(sb, d);
             break;
         }
-        default: break; /* FP16/BF16 are rejected before */
+        default:
+            break; /* FP16/BF16 are rejected before */
         }
     }
     vi_sb_putc(sb, ']');

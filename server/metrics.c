@@ -157,10 +157,9 @@ typedef struct {
 } series;
 
 static const series SIMPLE[] = {
-    {"verinfer_inference_request_success", "counter",
-     "Inference requests answered successfully", offsetof(vi_model_metrics, request_success)},
-    {"verinfer_inference_count", "counter",
-     "Rows inferred (a request of n batch rows counts n)",
+    {"verinfer_inference_request_success", "counter", "Inference requests answered successfully",
+     offsetof(vi_model_metrics, request_success)},
+    {"verinfer_inference_count", "counter", "Rows inferred (a request of n batch rows counts n)",
      offsetof(vi_model_metrics, inference_count)},
     {"verinfer_inference_exec_count", "counter",
      "Engine executions (one per batch, however many requests it merged)",
@@ -244,8 +243,7 @@ char *vi_metrics_render(const vi_model_metrics *const *models, const char *const
             continue;
         put_sample_start(&b, pend, names[i], versions ? versions[i] : "", NULL);
         put(&b, "%lld\n",
-            (long long)atomic_load_explicit((atomic_llong *)&models[i]->pending_requests,
-                                            RELAXED));
+            (long long)atomic_load_explicit((atomic_llong *)&models[i]->pending_requests, RELAXED));
     }
 
     for (size_t d = 0; d < sizeof DURATIONS / sizeof DURATIONS[0]; d++)

@@ -12,8 +12,8 @@
 typedef enum {
     VI_FAIL_REJECTED = 0, /* queue full, server stopping */
     VI_FAIL_CANCELED,
-    VI_FAIL_BACKEND,      /* the engine failed */
-    VI_FAIL_OTHER,        /* bad request (4xx) */
+    VI_FAIL_BACKEND, /* the engine failed */
+    VI_FAIL_OTHER,   /* bad request (4xx) */
     VI_FAIL_COUNT
 } vi_fail_reason;
 
@@ -26,17 +26,18 @@ typedef enum {
 typedef struct vi_model_metrics {
     atomic_ullong request_success;
     atomic_ullong request_failure[VI_FAIL_COUNT];
-    atomic_ullong inference_count;      /* rows inferred (a request of n rows counts n) */
-    atomic_ullong exec_count;           /* engine executions (batches) */
-    atomic_llong pending_requests;      /* gauge: received, not yet answered */
-    atomic_ullong request_duration_us;  /* cumulative, successful requests */
+    atomic_ullong inference_count;     /* rows inferred (a request of n rows counts n) */
+    atomic_ullong exec_count;          /* engine executions (batches) */
+    atomic_llong pending_requests;     /* gauge: received, not yet answered */
+    atomic_ullong request_duration_us; /* cumulative, successful requests */
     atomic_ullong queue_duration_us;
     atomic_ullong compute_input_us;
     atomic_ullong compute_infer_us;
     atomic_ullong compute_output_us;
-    atomic_ullong batch_rows_bucket[VI_METRICS_BATCH_BUCKETS + 1]; /* histogram of rows per execution */
+    atomic_ullong
+        batch_rows_bucket[VI_METRICS_BATCH_BUCKETS + 1]; /* histogram of rows per execution */
     atomic_ullong batch_rows_sum;
-    atomic_ullong batch_requests_sum;   /* requests merged per execution, summed */
+    atomic_ullong batch_requests_sum; /* requests merged per execution, summed */
 } vi_model_metrics;
 
 /* Zeroes all counters. */

@@ -11,10 +11,10 @@
 /* The fields of every receipt object, in the order they are written; an
  * "ed25519-merkle" receipt has "batch" after them. */
 static const char *const FIELDS[] = {
-    "format_version", "model_name",     "model_version",  "model_digest",
-    "input_digest",   "output_digest",  "engine_id",      "order_version",
-    "mode",           "request_id",     "parameters",     "created",
-    "receipt_digest", "signature",      "public_key",     "signature_algorithm",
+    "format_version", "model_name",    "model_version", "model_digest",
+    "input_digest",   "output_digest", "engine_id",     "order_version",
+    "mode",           "request_id",    "parameters",    "created",
+    "receipt_digest", "signature",     "public_key",    "signature_algorithm",
 };
 #define N_FIELDS ((int)(sizeof FIELDS / sizeof FIELDS[0]))
 
@@ -210,22 +210,28 @@ int vi_receipt_put_json(vi_sb *sb, const vi_receipt *r)
 static const char *type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER: return "integer";
-    case JSON_REAL: return "number";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
     case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "unknown";
 }
 
 /* The string value v of the field named `label` in messages (present, a
  * string, no NUL inside). */
-static vi_status string_value(const json_t *v, const char *label, const char **out,
-                              vi_error *err)
+static vi_status string_value(const json_t *v, const char *label, const char **out, vi_error *err)
 {
     if (!json_is_string(v))
         return vi_fail(err, VI_ERR_INVALID, "receipt field '%s' must be a string (got %s)", label,
@@ -247,8 +253,8 @@ static vi_status get_uint(const json_t *o, const char *key, const char *label, u
 {
     const json_t *v = json_object_get(o, key);
     if (!json_is_integer(v))
-        return vi_fail(err, VI_ERR_INVALID, "receipt field '%s' must be an integer (got %s)",
-                       label, type_name(v));
+        return vi_fail(err, VI_ERR_INVALID, "receipt field '%s' must be an integer (got %s)", label,
+                       type_name(v));
     json_int_t x = json_integer_value(v);
     if (x < (json_int_t)min || x > (json_int_t)max)
         return vi_fail(err, VI_ERR_INVALID, "receipt field '%s' is %lld, outside [%u, %u]", label,
@@ -264,7 +270,7 @@ static vi_status get_u32(const json_t *o, const char *key, uint32_t *out, vi_err
 
 /* The n bytes written as hex in value v of the field named `label`. */
 static vi_status hex_value(const json_t *v, const char *label, uint8_t *out, size_t n,
-                          vi_error *err)
+                           vi_error *err)
 {
     const char *s = NULL;
     vi_status st = string_value(v, label, &s, err);
@@ -335,8 +341,8 @@ static vi_status get_batch(const json_t *o, vi_receipt *r, vi_error *err)
     for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
         if (!json_object_get(b, KEYS[i]))
             return vi_fail(err, VI_ERR_INVALID, "receipt field 'batch.%s' is missing", KEYS[i]);
-    vi_status st = hex_value(json_object_get(b, "root"), "batch.root", r->batch_root,
-                             VI_SHA256_LEN, err);
+    vi_status st =
+        hex_value(json_object_get(b, "root"), "batch.root", r->batch_root, VI_SHA256_LEN, err);
     if (st == VI_OK)
         st = get_uint(b, "size", "batch.size", 1, UINT32_MAX, &r->batch_size, err);
     if (st == VI_OK)

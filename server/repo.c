@@ -23,7 +23,7 @@ typedef struct entry {
     vi_repo_model *inst;       /* holds one reference; NULL when unavailable */
     int unloaded;              /* unavailable on purpose (not counted by readiness) */
     char reason[VI_ERROR_MSG_MAX];
-    vi_model_metrics metrics;  /* the batcher of every instance reports here */
+    vi_model_metrics metrics; /* the batcher of every instance reports here */
 } entry;
 
 struct vi_repo {
@@ -83,8 +83,8 @@ static void batch_config(const vi_graph *g, const vi_repo_batch_overrides *o, vi
     memset(c, 0, sizeof *c);
     const vi_dynamic_batching *d = &g->dynamic_batching;
     c->max_batch_size = o->max_batch_size >= 0 ? o->max_batch_size : g->max_batch_size;
-    c->max_queue_delay_us = o->max_queue_delay_us >= 0 ? o->max_queue_delay_us
-                                                       : d->max_queue_delay_us;
+    c->max_queue_delay_us =
+        o->max_queue_delay_us >= 0 ? o->max_queue_delay_us : d->max_queue_delay_us;
     c->max_queue_size = o->max_queue_size >= 0 ? o->max_queue_size : d->max_queue_size;
     const int *pref = o->n_preferred >= 0 ? o->preferred : d->preferred;
     int n = o->n_preferred >= 0 ? o->n_preferred : d->n_preferred;
@@ -347,8 +347,10 @@ static vi_status scan(vi_repo *r, char ***names, int *n, vi_error *err)
         if (de->d_name[0] == '.' || !has_manifest(r, de->d_name))
             continue;
         if (!valid_name(de->d_name)) {
-            repo_log(r, "skipping '%s/%s': a model directory name may only use letters, digits, "
-                        "'_', '.' and '-'", r->dir, de->d_name);
+            repo_log(r,
+                     "skipping '%s/%s': a model directory name may only use letters, digits, "
+                     "'_', '.' and '-'",
+                     r->dir, de->d_name);
             continue;
         }
         if (*n == cap) {

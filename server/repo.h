@@ -48,13 +48,13 @@ typedef struct vi_repo_batch_overrides {
 } vi_repo_batch_overrides;
 
 typedef struct vi_repo_config {
-    const char *dir;               /* the repository directory */
+    const char *dir; /* the repository directory */
     vi_repo_backend_fn make_backend;
     vi_repo_worker_fn make_worker; /* may be NULL (as if it made none) */
     void *backend_arg;             /* for both */
     EVP_PKEY *key;                 /* signs receipts; NULL: unsigned (must outlive the repo) */
     vi_repo_batch_overrides batch;
-    vi_repo_log_fn log;            /* may be NULL */
+    vi_repo_log_fn log; /* may be NULL */
     void *log_arg;
 } vi_repo_config;
 
@@ -65,11 +65,11 @@ typedef struct vi_repo_model {
     vi_backend *backend;
     vi_engine engine;
     vi_infer_model im;
-    vi_backend *fast_backend;      /* fast-mode requests (a view of engine); NULL: none */
+    vi_backend *fast_backend; /* fast-mode requests (a view of engine); NULL: none */
     vi_engine fast_engine;
-    vi_batch_config batch;         /* what the batcher was started with */
+    vi_batch_config batch; /* what the batcher was started with */
     vi_batcher *batcher;
-    vi_model_metrics *metrics;     /* owned by the repository entry: survives reloads */
+    vi_model_metrics *metrics; /* owned by the repository entry: survives reloads */
     char digest_hex[2 * VI_SHA256_LEN + 1];
     /* re-execution for verification runs on its own engine (made on first use) */
     pthread_mutex_t verify_lock;

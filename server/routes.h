@@ -23,9 +23,9 @@
 /* All the state of one server; handlers reach it as vi_http_req.app. */
 typedef struct vi_server {
     vi_repo *repo;
-    EVP_PKEY *key;                                  /* NULL: receipts are unsigned */
+    EVP_PKEY *key;                                   /* NULL: receipts are unsigned */
     char public_key_hex[2 * VI_ED25519_KEY_LEN + 1]; /* "" when unsigned */
-    char engine_id[VI_RECEIPT_ENGINE_MAX];          /* of the backend every model runs on */
+    char engine_id[VI_RECEIPT_ENGINE_MAX];           /* of the backend every model runs on */
     vi_kserve_limits limits;
     vi_llm **llms; /* language models served under /v1 (--llm) */
     int n_llms;

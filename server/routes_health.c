@@ -28,12 +28,12 @@ void vi_route_ready(vi_http_req *r)
 void vi_route_server_metadata(vi_http_req *r)
 {
     vi_server *s = r->app;
-    json_t *j = json_pack("{s:s, s:s, s:[s,s,s,s], s:{s:o, s:i, s:s}}", "name", "verinfer",
-                          "version", VERINFER_VERSION, "extensions", "binary_tensor_data",
-                          "model_repository", "model_configuration", "verinfer", "verinfer",
-                          "public_key",
-                          s->public_key_hex[0] ? json_string(s->public_key_hex) : json_null(),
-                          "order_version", VI_ORDER_VERSION, "engine_id", s->engine_id);
+    json_t *j =
+        json_pack("{s:s, s:s, s:[s,s,s,s], s:{s:o, s:i, s:s}}", "name", "verinfer", "version",
+                  VERINFER_VERSION, "extensions", "binary_tensor_data", "model_repository",
+                  "model_configuration", "verinfer", "verinfer", "public_key",
+                  s->public_key_hex[0] ? json_string(s->public_key_hex) : json_null(),
+                  "order_version", VI_ORDER_VERSION, "engine_id", s->engine_id);
     vi_http_reply_json(r, 200, j);
 }
 
@@ -64,8 +64,8 @@ void vi_route_model_metadata(vi_http_req *r)
     if (!m)
         return;
     const vi_graph *g = &m->model.graph;
-    json_t *j = json_pack("{s:s, s:[s], s:s, s:o, s:o, s:{s:s, s:s}}", "name", m->name,
-                          "versions", g->version, "platform", "verinfer", "inputs",
+    json_t *j = json_pack("{s:s, s:[s], s:s, s:o, s:o, s:{s:s, s:s}}", "name", m->name, "versions",
+                          g->version, "platform", "verinfer", "inputs",
                           tensor_list(g, g->inputs, g->n_inputs), "outputs",
                           tensor_list(g, g->outputs, g->n_outputs), "verinfer", "model_digest",
                           m->digest_hex, "engine_id", m->im.engine_id);
@@ -111,20 +111,20 @@ void vi_route_model_config(vi_http_req *r)
     if (!m)
         return;
     const vi_graph *g = &m->model.graph;
-    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:{s:s, s:i}}", "name", m->name,
-                          "platform", "verinfer", "backend", "verinfer", "max_batch_size",
-                          g->max_batch_size, "input", config_list(g, g->inputs, g->n_inputs),
-                          "output", config_list(g, g->outputs, g->n_outputs), "verinfer",
-                          "model_digest", m->digest_hex, "max_rows_per_execution",
-                          m->batch.max_batch_size);
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:{s:s, s:i}}", "name", m->name, "platform",
+                  "verinfer", "backend", "verinfer", "max_batch_size", g->max_batch_size, "input",
+                  config_list(g, g->inputs, g->n_inputs), "output",
+                  config_list(g, g->outputs, g->n_outputs), "verinfer", "model_digest",
+                  m->digest_hex, "max_rows_per_execution", m->batch.max_batch_size);
     if (j && m->batch.max_batch_size > 1) {
         json_t *pref = json_array();
         for (int i = 0; pref && i < m->batch.n_preferred; i++)
             json_array_append_new(pref, json_integer(m->batch.preferred[i]));
-        json_t *db = json_pack("{s:o, s:I, s:{s:i}}", "preferred_batch_size", pref,
-                               "max_queue_delay_microseconds",
-                               (json_int_t)m->batch.max_queue_delay_us, "default_queue_policy",
-                               "max_queue_size", m->batch.max_queue_size);
+        json_t *db =
+            json_pack("{s:o, s:I, s:{s:i}}", "preferred_batch_size", pref,
+                      "max_queue_delay_microseconds", (json_int_t)m->batch.max_queue_delay_us,
+                      "default_queue_policy", "max_queue_size", m->batch.max_queue_size);
         if (!db || json_object_set_new(j, "dynamic_batching", db) != 0) {
             json_decref(j);
             j = NULL;

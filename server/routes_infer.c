@@ -19,8 +19,8 @@ typedef struct infer_state {
     vi_repo_model *m; /* our reference; NULL once released */
     vi_kserve_request req;
     vi_batch_item item;
-    int prepared;     /* item.job holds bound inputs */
-    int counted;      /* the pending gauge counts this request */
+    int prepared; /* item.job holds bound inputs */
+    int counted;  /* the pending gauge counts this request */
     vi_status submit_st;
     vi_error submit_err;
     int64_t start_ns;
@@ -86,9 +86,9 @@ static vi_status json_length(vi_http_req *r, size_t *json_len, vi_error *err)
     errno = 0;
     unsigned long long v = strtoull(h, &end, 10);
     if (h[0] < '0' || h[0] > '9' || errno || *end != '\0')
-        return vi_fail(err, VI_ERR_INVALID,
-                       "the " HEADER_JSON_LEN " header must be a non-negative integer (got '%.64s')",
-                       h);
+        return vi_fail(
+            err, VI_ERR_INVALID,
+            "the " HEADER_JSON_LEN " header must be a non-negative integer (got '%.64s')", h);
     if (v > r->body_len)
         return vi_fail(err, VI_ERR_INVALID,
                        "the " HEADER_JSON_LEN " header says %llu bytes of JSON but the body has "
@@ -114,10 +114,10 @@ static vi_status parse_raw(const vi_server *srv, const vi_repo_model *m, vi_http
     json_array_append_new(shape, json_integer(1));
     for (int d = 1; d < v->ndim; d++)
         json_array_append_new(shape, json_integer(v->shape[d]));
-    json_t *j = json_pack("{s:[{s:s, s:s, s:o, s:{s:I}}], s:{s:b}}", "inputs", "name", v->name,
-                          "datatype", vi_dtype_kserve_name(v->dtype), "shape", shape,
-                          "parameters", "binary_data_size", (json_int_t)r->body_len,
-                          "parameters", "binary_data_output", 1);
+    json_t *j =
+        json_pack("{s:[{s:s, s:s, s:o, s:{s:I}}], s:{s:b}}", "inputs", "name", v->name, "datatype",
+                  vi_dtype_kserve_name(v->dtype), "shape", shape, "parameters", "binary_data_size",
+                  (json_int_t)r->body_len, "parameters", "binary_data_output", 1);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text)
@@ -159,8 +159,8 @@ static void infer_reply(vi_http_req *r)
     size_t json_len = 0, bin_len = 0;
     vi_error err = {{0}};
     /* the receipt comes signed (with the batch it ran in) from the batcher */
-    vi_status st = vi_infer_response(&s->m->im, &s->req, &job->res, &json, &json_len, &bin,
-                                     &bin_len, &err);
+    vi_status st =
+        vi_infer_response(&s->m->im, &s->req, &job->res, &json, &json_len, &bin, &bin_len, &err);
     if (st != VI_OK) {
         fail(s, st, 1, err.msg);
         return;

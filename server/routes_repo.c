@@ -38,10 +38,9 @@ void vi_route_repo_index(vi_http_req *r)
     for (int i = 0; a && i < n; i++) {
         if (ready_only && info[i].state != VI_REPO_READY)
             continue;
-        json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "name", info[i].name, "version",
-                              info[i].version, "state",
-                              info[i].state == VI_REPO_READY ? "READY" : "UNAVAILABLE", "reason",
-                              info[i].reason);
+        json_t *e = json_pack(
+            "{s:s, s:s, s:s, s:s}", "name", info[i].name, "version", info[i].version, "state",
+            info[i].state == VI_REPO_READY ? "READY" : "UNAVAILABLE", "reason", info[i].reason);
         if (!e || json_array_append_new(a, e) != 0) {
             json_decref(a);
             a = NULL;
@@ -60,10 +59,11 @@ void vi_route_repo_load(vi_http_req *r)
     if (st == VI_OK)
         vi_http_reply(r, 200, NULL, NULL, 0, 0, NULL);
     else
-        vi_http_reply_error(r, st == VI_ERR_NOT_FOUND      ? 404
-                               : st == VI_ERR_UNSUPPORTED  ? 503
-                               : st == VI_ERR_NOMEM        ? 500
-                                                           : 400,
+        vi_http_reply_error(r,
+                            st == VI_ERR_NOT_FOUND     ? 404
+                            : st == VI_ERR_UNSUPPORTED ? 503
+                            : st == VI_ERR_NOMEM       ? 500
+                                                       : 400,
                             "%s", err.msg);
 }
 

@@ -42,15 +42,16 @@ static vi_status member_text(json_t *root, const char *key, char **text, vi_erro
 static vi_status read_input(const vi_server *srv, const vi_repo_model *m, vi_http_req *r,
                             verify_input *in, vi_error *err)
 {
-    vi_status st = vi_kserve_load_json(r->body, r->body_len, srv->limits.max_depth + 1, "verify body",
-                                   &in->root, err);
+    vi_status st = vi_kserve_load_json(r->body, r->body_len, srv->limits.max_depth + 1,
+                                       "verify body", &in->root, err);
     if (st != VI_OK)
         return st;
     if (!json_is_object(in->root))
         return vi_fail(err, VI_ERR_INVALID, "the verify body must be a JSON object");
     const char *key;
     json_t *v;
-    json_object_foreach(in->root, key, v) {
+    json_object_foreach(in->root, key, v)
+    {
         if (strcmp(key, "request") && strcmp(key, "response") && strcmp(key, "receipt") &&
             strcmp(key, "allow_unsigned") && strcmp(key, "public_key"))
             return vi_fail(err, VI_ERR_INVALID,
@@ -117,9 +118,8 @@ void vi_route_verify(vi_http_req *r)
     vi_error err = {{0}};
     vi_status st = read_input(srv, m, r, &in, &err);
     if (st == VI_OK)
-        r->log_rows = in.req.n_inputs > 0 && in.req.inputs[0].ndim > 0
-                          ? in.req.inputs[0].shape[0]
-                          : -1;
+        r->log_rows =
+            in.req.n_inputs > 0 && in.req.inputs[0].ndim > 0 ? in.req.inputs[0].shape[0] : -1;
     if (st == VI_OK)
         st = vi_repo_verify(srv->repo, m, &in.req, &in.resp, in.have_key ? in.key : NULL,
                             in.allow_unsigned, &rep, &err);

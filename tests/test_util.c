@@ -177,8 +177,8 @@ char *vt_http_header(const char *headers_text, const char *name, char *out, size
 }
 
 int vt_http_on(int fd, const char *method, const char *path, const char *extra_headers,
-               const void *body, size_t body_len, int *status, char **headers_text,
-               char **body_out, size_t *body_len_out)
+               const void *body, size_t body_len, int *status, char **headers_text, char **body_out,
+               size_t *body_len_out)
 {
     char head[8192];
     int hl = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s", method, path,
@@ -220,7 +220,8 @@ int vt_http_on(int fd, const char *method, const char *path, const char *extra_h
             break;
         used += (size_t)n;
     }
-    if (!hdr_end || (want != (size_t)-1 && used < want) || sscanf(buf, "HTTP/1.%*d %d", status) != 1) {
+    if (!hdr_end || (want != (size_t)-1 && used < want) ||
+        sscanf(buf, "HTTP/1.%*d %d", status) != 1) {
         free(buf);
         return -1;
     }

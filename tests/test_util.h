@@ -46,8 +46,8 @@ int vt_http_connect(int port);
  * *body_out (NUL-terminated, *body_len bytes) are malloc'ed; either pointer
  * may be NULL if not wanted. Returns 0, or -1 on a socket or parse error. */
 int vt_http_on(int fd, const char *method, const char *path, const char *extra_headers,
-               const void *body, size_t body_len, int *status, char **headers_text,
-               char **body_out, size_t *body_len_out);
+               const void *body, size_t body_len, int *status, char **headers_text, char **body_out,
+               size_t *body_len_out);
 
 /* One request on a fresh connection ("Connection: close"); as vt_http_on. */
 int vt_http(int port, const char *method, const char *path, const char *extra_headers,

@@ -17,7 +17,8 @@ struct vi_emu_cublas {
     cublasMath_t math;
 };
 
-namespace {
+namespace
+{
 
 std::mutex mu;
 std::set<vi_emu_cublas *> handles;
@@ -55,8 +56,7 @@ bool device_range(const void *p)
 
 cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                     int k, float alpha, const float *A, int lda, long long sa, const float *B,
-                    int ldb, long long sb, float beta, float *C, int ldc, long long sc,
-                    int batch)
+                    int ldb, long long sb, float beta, float *C, int ldc, long long sc, int batch)
 {
     if (!live(h))
         return CUBLAS_STATUS_NOT_INITIALIZED;
@@ -157,19 +157,26 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t handle, cublasOperation_
 {
     if (!alpha || !beta)
         return CUBLAS_STATUS_INVALID_VALUE;
-    return gemm(handle, transa, transb, m, n, k, *alpha, A, lda, strideA, B, ldb, strideB, *beta,
-                C, ldc, strideC, batchCount);
+    return gemm(handle, transa, transb, m, n, k, *alpha, A, lda, strideA, B, ldb, strideB, *beta, C,
+                ldc, strideC, batchCount);
 }
 
 const char *cublasGetStatusString(cublasStatus_t status)
 {
     switch (status) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    default: return "CUBLAS_STATUS_UNKNOWN";
+    case CUBLAS_STATUS_SUCCESS:
+        return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED:
+        return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED:
+        return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE:
+        return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_EXECUTION_FAILED:
+        return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR:
+        return "CUBLAS_STATUS_INTERNAL_ERROR";
+    default:
+        return "CUBLAS_STATUS_UNKNOWN";
     }
 }

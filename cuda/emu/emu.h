@@ -57,32 +57,54 @@ struct dim3 {
         : x(vx), y(vy), z(vz)
     {
     }
-    constexpr dim3(uint3 v) : x(v.x), y(v.y), z(v.z) {}
-    constexpr operator uint3() const { return uint3{x, y, z}; }
+    constexpr dim3(uint3 v) : x(v.x), y(v.y), z(v.z)
+    {
+    }
+    constexpr operator uint3() const
+    {
+        return uint3{x, y, z};
+    }
 };
 
-struct __align__(8) float2 {
+struct __align__(8) float2
+{
     float x, y;
 };
-struct __align__(16) float4 {
+struct __align__(16) float4
+{
     float x, y, z, w;
 };
-struct __align__(8) int2 {
+struct __align__(8) int2
+{
     int x, y;
 };
-struct __align__(16) int4 {
+struct __align__(16) int4
+{
     int x, y, z, w;
 };
-static inline float2 make_float2(float x, float y) { return float2{x, y}; }
-static inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
-static inline int2 make_int2(int x, int y) { return int2{x, y}; }
-static inline int4 make_int4(int x, int y, int z, int w) { return int4{x, y, z, w}; }
+static inline float2 make_float2(float x, float y)
+{
+    return float2{x, y};
+}
+static inline float4 make_float4(float x, float y, float z, float w)
+{
+    return float4{x, y, z, w};
+}
+static inline int2 make_int2(int x, int y)
+{
+    return int2{x, y};
+}
+static inline int4 make_int4(int x, int y, int z, int w)
+{
+    return int4{x, y, z, w};
+}
 
 static constexpr int warpSize = 32;
 
 /* ==== The current fiber ==== */
 
-namespace vi_emu {
+namespace vi_emu
+{
 
 struct block_state;
 
@@ -126,10 +148,15 @@ void __syncthreads();
  * cover them). */
 void __syncwarp(unsigned int mask = 0xffffffffu);
 /* Memory fences are no-ops: the fibers of a block share one OS thread. */
-static inline void __threadfence_block() {}
-static inline void __threadfence() {}
+static inline void __threadfence_block()
+{
+}
+static inline void __threadfence()
+{
+}
 
-namespace vi_emu {
+namespace vi_emu
+{
 
 enum shfl_mode { SHFL_IDX = 0, SHFL_UP, SHFL_DOWN, SHFL_XOR };
 
@@ -158,7 +185,8 @@ template <class T> inline T __shfl_sync(unsigned int mask, T var, int src_lane, 
 {
     return vi_emu::shfl_typed(mask, var, vi_emu::SHFL_IDX, src_lane, width);
 }
-template <class T> inline T __shfl_up_sync(unsigned int mask, T var, unsigned int delta, int width = 32)
+template <class T>
+inline T __shfl_up_sync(unsigned int mask, T var, unsigned int delta, int width = 32)
 {
     return vi_emu::shfl_typed(mask, var, vi_emu::SHFL_UP, (int)delta, width);
 }
@@ -174,11 +202,26 @@ template <class T> inline T __shfl_xor_sync(unsigned int mask, T var, int lane_m
 
 /* ==== Exact intrinsics (IEEE round-to-nearest, as on the device) ==== */
 
-static inline float __fmaf_rn(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
-static inline float __fadd_rn(float a, float b) { return a + b; }
-static inline float __fmul_rn(float a, float b) { return a * b; }
-static inline float __fdiv_rn(float a, float b) { return a / b; }
-static inline float __fsqrt_rn(float a) { return __builtin_sqrtf(a); }
+static inline float __fmaf_rn(float a, float b, float c)
+{
+    return __builtin_fmaf(a, b, c);
+}
+static inline float __fadd_rn(float a, float b)
+{
+    return a + b;
+}
+static inline float __fmul_rn(float a, float b)
+{
+    return a * b;
+}
+static inline float __fdiv_rn(float a, float b)
+{
+    return a / b;
+}
+static inline float __fsqrt_rn(float a)
+{
+    return __builtin_sqrtf(a);
+}
 static inline unsigned int __float_as_uint(float f)
 {
     unsigned int u;
@@ -203,7 +246,10 @@ static inline float __int_as_float(int i)
     std::memcpy(&f, &i, sizeof f);
     return f;
 }
-template <class T> inline T __ldg(const T *p) { return *p; }
+template <class T> inline T __ldg(const T *p)
+{
+    return *p;
+}
 
 /* ==== Runtime types ==== */
 
@@ -327,7 +373,8 @@ template <class T> inline cudaError_t cudaMallocHost(T **ptr, size_t size)
 
 /* ==== Kernel launch ==== */
 
-namespace vi_emu {
+namespace vi_emu
+{
 
 /* One launch, type-erased: body(arg) runs the kernel for the current fiber. */
 struct launch_desc {
@@ -387,9 +434,9 @@ inline void launch_kernel(const char *kernel, dim3 grid, dim3 block, size_t shme
 
 } // namespace vi_emu
 
-#define VI_EMU_LAUNCH(kernel, grid, block, shmem_bytes, stream, ...)                            \
-    vi_emu::launch_kernel(                                                                     \
-        #kernel, dim3(grid), dim3(block), (size_t)(shmem_bytes), (cudaStream_t)(stream),       \
+#define VI_EMU_LAUNCH(kernel, grid, block, shmem_bytes, stream, ...)                               \
+    vi_emu::launch_kernel(                                                                         \
+        #kernel, dim3(grid), dim3(block), (size_t)(shmem_bytes), (cudaStream_t)(stream),           \
         [](auto &...vi_emu_a) { kernel(vi_emu_a...); }, ##__VA_ARGS__)
 
 #endif

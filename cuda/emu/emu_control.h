@@ -1,6 +1,7 @@
 /* cuda/emu/emu_control.h — C interface to the CUDA emulator's test hooks:
  * pretend there is no device, make cudaMalloc fail, count live allocations,
- * kernel launches and the operations of each stream. Only the emulated build (verinfer_cuda_emu) has them. */
+ * kernel launches and the operations of each stream. Only the emulated build (verinfer_cuda_emu)
+ * has them. */
 #ifndef VI_CUDA_EMU_CONTROL_H
 #define VI_CUDA_EMU_CONTROL_H
 

@@ -31,11 +31,13 @@
 #define VI_EMU_NO_ASAN
 #endif
 
-namespace vi_emu {
+namespace vi_emu
+{
 
 thread_local const fiber_view *current = nullptr;
 
-namespace {
+namespace
+{
 
 const unsigned MAX_THREADS = 1024;
 /* usable stack per fiber; pages are only committed when touched */
@@ -92,8 +94,8 @@ void describe_launch(char *buf, size_t size, const launch_desc *d)
 }
 
 /* Prints "verinfer CUDA emulator: <launch>: <message>" and aborts. */
-[[noreturn]] __attribute__((format(printf, 2, 3))) void fatal(const launch_desc *d,
-                                                               const char *fmt, ...)
+[[noreturn]] __attribute__((format(printf, 2, 3))) void fatal(const launch_desc *d, const char *fmt,
+                                                              ...)
 {
     char where[512] = "outside any kernel launch";
     if (d)
@@ -417,8 +419,8 @@ void launch(const launch_desc &d)
         record_error(cudaErrorInvalidResourceHandle);
         return;
     }
-    if (threads == 0 || d.grid.x == 0 || d.grid.y == 0 || d.grid.z == 0 ||
-        d.grid.x > 2147483647u || d.grid.y > 65535u || d.grid.z > 65535u) {
+    if (threads == 0 || d.grid.x == 0 || d.grid.y == 0 || d.grid.z == 0 || d.grid.x > 2147483647u ||
+        d.grid.y > 65535u || d.grid.z > 65535u) {
         record_error(cudaErrorInvalidConfiguration);
         return;
     }

@@ -6,7 +6,8 @@
 
 #include "cuda/emu/emu.h"
 
-namespace vi_emu {
+namespace vi_emu
+{
 
 /* Records e as this OS thread's last error (cudaSuccess is not recorded); returns e. */
 cudaError_t record_error(cudaError_t e);

@@ -27,9 +27,11 @@ struct CUevent_st {
     double ms;
 };
 
-namespace vi_emu {
+namespace vi_emu
+{
 
-namespace {
+namespace
+{
 
 const int VERSION = 12000; /* the CUDA API level the emulator claims (12.0) */
 
@@ -498,7 +500,8 @@ cudaError_t cudaPeekAtLastError(void)
     return vi_emu::last_error;
 }
 
-namespace {
+namespace
+{
 
 struct error_text {
     cudaError_t code;

@@ -74,22 +74,40 @@ static void test_help_and_usage(void **state)
 {
     (void)state;
     char *out = NULL, *err = NULL;
-    { int rc_ = vi(&out, &err, "--help"); expect(0, rc_, out, "usage: verinfer <command>"); }
+    {
+        int rc_ = vi(&out, &err, "--help");
+        expect(0, rc_, out, "usage: verinfer <command>");
+    }
     free(out), free(err);
     static const char *const CMDS[] = {"gen-model", "digest", "keygen", "run", "verify"};
     for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++) {
         char want[64];
         snprintf(want, sizeof want, "usage: verinfer %s", CMDS[i]);
-        { int rc_ = vi(&out, &err, "%s --help", CMDS[i]); expect(0, rc_, out, want); }
+        {
+            int rc_ = vi(&out, &err, "%s --help", CMDS[i]);
+            expect(0, rc_, out, want);
+        }
         free(out), free(err);
-        { int rc_ = vi(&out, &err, "%s", CMDS[i]); expect(2, rc_, err, want); } /* missing arguments */
+        {
+            int rc_ = vi(&out, &err, "%s", CMDS[i]);
+            expect(2, rc_, err, want);
+        } /* missing arguments */
         free(out), free(err);
     }
-    { int rc_ = vi(&out, &err, "frobnicate"); expect(2, rc_, err, "unknown command 'frobnicate'"); }
+    {
+        int rc_ = vi(&out, &err, "frobnicate");
+        expect(2, rc_, err, "unknown command 'frobnicate'");
+    }
     free(out), free(err);
-    { int rc_ = vi(&out, &err, "run a b --threads 0"); expect(2, rc_, err, "--threads needs an integer"); }
+    {
+        int rc_ = vi(&out, &err, "run a b --threads 0");
+        expect(2, rc_, err, "--threads needs an integer");
+    }
     free(out), free(err);
-    { int rc_ = vi(&out, &err, "run a b --isa sse9"); expect(2, rc_, err, "--isa must be"); }
+    {
+        int rc_ = vi(&out, &err, "run a b --isa sse9");
+        expect(2, rc_, err, "--isa must be");
+    }
     free(out), free(err);
 }
 
@@ -113,9 +131,15 @@ static void test_gen_model_and_digest_are_deterministic(void **state)
     free(da), free(db), free(dc);
     char *err = NULL;
     /* refuses to overwrite */
-    { int rc_ = vi(NULL, &err, "gen-model --seed 42 '%s'", a); expect(1, rc_, err, "exist"); }
+    {
+        int rc_ = vi(NULL, &err, "gen-model --seed 42 '%s'", a);
+        expect(1, rc_, err, "exist");
+    }
     free(err);
-    { int rc_ = vi(NULL, &err, "gen-model --activation swish '%s'", c); expect(2, rc_, err, "swish"); }
+    {
+        int rc_ = vi(NULL, &err, "gen-model --activation swish '%s'", c);
+        expect(2, rc_, err, "swish");
+    }
     free(err);
 }
 
@@ -126,7 +150,10 @@ static void test_keygen_mode_and_no_overwrite(void **state)
     assert_int_equal(stat(W.key, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
     char *err = NULL, *out = NULL;
-    { int rc_ = vi(NULL, &err, "keygen '%s'", W.key); expect(1, rc_, err, "exists"); }
+    {
+        int rc_ = vi(NULL, &err, "keygen '%s'", W.key);
+        expect(1, rc_, err, "exists");
+    }
     free(err);
     char k2[700];
     snprintf(k2, sizeof k2, "%s/open.key", W.dir);
@@ -134,8 +161,10 @@ static void test_keygen_mode_and_no_overwrite(void **state)
     assert_int_equal(strlen(out), 65); /* 64 hex + newline */
     free(out);
     chmod(k2, 0644);
-    { int rc_ = vi(NULL, &err, "run '%s' '%s' --key '%s'", W.model, W.req, k2); expect(1, rc_, err,
-           "readable by others"); }
+    {
+        int rc_ = vi(NULL, &err, "run '%s' '%s' --key '%s'", W.model, W.req, k2);
+        expect(1, rc_, err, "readable by others");
+    }
     free(err);
 }
 
@@ -143,7 +172,10 @@ static void test_run_then_verify(void **state)
 {
     (void)state;
     char *out = NULL;
-    { int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s'", W.model, W.req, W.resp); expect(0, rc_, out, "verified"); }
+    {
+        int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s'", W.model, W.req, W.resp);
+        expect(0, rc_, out, "verified");
+    }
     assert_non_null(strstr(out, "weights      ok"));
     assert_non_null(strstr(out, "signature    ok"));
     free(out);
@@ -153,9 +185,9 @@ static void test_run_then_verify(void **state)
     const char *isas[] = {"scalar", "auto"};
     for (int i = 0; i < 2; i++) {
         char *o2 = NULL;
-        assert_int_equal(vi(&o2, NULL, "run '%s' '%s' --isa %s --threads %d", W.model, W.req,
-                            isas[i], i + 1),
-                         0);
+        assert_int_equal(
+            vi(&o2, NULL, "run '%s' '%s' --isa %s --threads %d", W.model, W.req, isas[i], i + 1),
+            0);
         json_t *r2 = json_loads(o2, 0, NULL);
         assert_true(json_equal(json_object_get(r1, "outputs"), json_object_get(r2, "outputs")));
         assert_string_equal(
@@ -176,7 +208,10 @@ static void verify_tampered_response(json_t *resp, const char *part)
     assert_int_equal(json_dump_file(resp, path, JSON_COMPACT), 0);
     char want[64];
     snprintf(want, sizeof want, "%-12s MISMATCH", part);
-    { int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s'", W.model, W.req, path); expect(1, rc_, out, want); }
+    {
+        int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s'", W.model, W.req, path);
+        expect(1, rc_, out, want);
+    }
     assert_non_null(strstr(out, "NOT VERIFIED"));
     free(out);
 }
@@ -213,8 +248,8 @@ static void test_verify_names_what_was_tampered(void **state)
     json_decref(r);
 
     /* every receipt field that is a digest, the signature and the public key */
-    static const char *const HEX_FIELDS[] = {"model_digest", "input_digest", "output_digest",
-                                             "receipt_digest", "signature", "public_key"};
+    static const char *const HEX_FIELDS[] = {"model_digest",   "input_digest", "output_digest",
+                                             "receipt_digest", "signature",    "public_key"};
     for (size_t i = 0; i < sizeof HEX_FIELDS / sizeof HEX_FIELDS[0]; i++) {
         r = json_deep_copy(orig);
         flip_hex_field(json_object_get(r, "receipt"), HEX_FIELDS[i]);
@@ -260,8 +295,10 @@ static void test_verify_detects_changed_input_and_weights(void **state)
     snprintf(path, sizeof path, "%s/other-request.json", W.dir);
     json_dump_file(req, path, JSON_COMPACT);
     json_decref(req);
-    { int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s'", W.model, path, W.resp); expect(1, rc_, out,
-           "input        MISMATCH"); }
+    {
+        int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s'", W.model, path, W.resp);
+        expect(1, rc_, out, "input        MISMATCH");
+    }
     free(out);
 
     /* weights: flip one bit of the last byte of model.safetensors in a copy */
@@ -276,8 +313,10 @@ static void test_verify_detects_changed_input_and_weights(void **state)
     bytes[len - 1] ^= 1;
     assert_int_equal(vt_write_file(st, bytes, len), 0);
     free(bytes);
-    { int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s'", copy, W.req, W.resp); expect(1, rc_, out,
-           "weights      MISMATCH"); }
+    {
+        int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s'", copy, W.req, W.resp);
+        expect(1, rc_, out, "weights      MISMATCH");
+    }
     free(out);
 }
 
@@ -288,16 +327,20 @@ static void test_bad_requests_are_rejected(void **state)
         const char *json;
         const char *msg;
     } CASES[] = {
-        {"{\"inputs\":[{\"name\":\"input\",\"shape\":[1,3],\"datatype\":\"FP32\",\"data\":[1,2,3]}]}",
+        {"{\"inputs\":[{\"name\":\"input\",\"shape\":[1,3],\"datatype\":\"FP32\",\"data\":[1,2,3]}]"
+         "}",
          "input"},
-        {"{\"inputs\":[{\"name\":\"input\",\"shape\":[1,16],\"datatype\":\"INT32\",\"data\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}]}",
+        {"{\"inputs\":[{\"name\":\"input\",\"shape\":[1,16],\"datatype\":\"INT32\",\"data\":[1,2,3,"
+         "4,5,6,7,8,9,10,11,12,13,14,15,16]}]}",
          "INT32"},
         {"{\"inputs\":[{\"name\":\"nope\",\"shape\":[1,1],\"datatype\":\"FP32\",\"data\":[1]}]}",
          "nope"},
         {"{\"inputs\":[]}", "inputs must be a non-empty array"},
-        {"{\"inputs\":[{\"name\":\"input\",\"shape\":[1,16],\"datatype\":\"FP32\",\"data\":[NaN]}]}",
+        {"{\"inputs\":[{\"name\":\"input\",\"shape\":[1,16],\"datatype\":\"FP32\",\"data\":[NaN]}]"
+         "}",
          ""},
-        {"{\"inputs\":[{\"name\":\"input\",\"shape\":[99999999999,99999999999],\"datatype\":\"FP32\",\"data\":[1]}]}",
+        {"{\"inputs\":[{\"name\":\"input\",\"shape\":[99999999999,99999999999],\"datatype\":"
+         "\"FP32\",\"data\":[1]}]}",
          ""},
         {"{\"inputs\":[{\"name\":\"input\",\"shape\":[1,-16],\"datatype\":\"FP32\",\"data\":[1]}]}",
          "shape"},
@@ -314,10 +357,15 @@ static void test_bad_requests_are_rejected(void **state)
         free(err);
     }
     char *err = NULL;
-    { int rc_ = vi(NULL, &err, "run '%s/none' '%s'", W.dir, W.req); expect(1, rc_, err, "verinfer run:"); }
+    {
+        int rc_ = vi(NULL, &err, "run '%s/none' '%s'", W.dir, W.req);
+        expect(1, rc_, err, "verinfer run:");
+    }
     free(err);
-    { int rc_ = vi(NULL, &err, "verify '%s' '%s' '%s/none.json'", W.model, W.req, W.dir); expect(2, rc_, err,
-           "cannot open"); }
+    {
+        int rc_ = vi(NULL, &err, "verify '%s' '%s' '%s/none.json'", W.model, W.req, W.dir);
+        expect(2, rc_, err, "cannot open");
+    }
     free(err);
 }
 
@@ -327,7 +375,10 @@ static void test_backends_agree_or_explain(void **state)
 {
     (void)state;
     char *out = NULL, *err = NULL;
-    { int rc_ = vi(NULL, &err, "run '%s' '%s' --backend gpu", W.model, W.req); expect(2, rc_, err, "--backend must be auto, cpu or cuda"); }
+    {
+        int rc_ = vi(NULL, &err, "run '%s' '%s' --backend gpu", W.model, W.req);
+        expect(2, rc_, err, "--backend must be auto, cpu or cuda");
+    }
     free(err);
     char *ref = vt_read_file(W.resp, NULL);
     json_t *r0 = json_loads(ref, 0, NULL);
@@ -418,9 +469,15 @@ static void test_fast_mode_run_and_verify(void **state)
 {
     (void)state;
     char *out = NULL, *err = NULL;
-    { int rc_ = vi(&out, &err, "run --help"); expect(0, rc_, out, "--mode M        exact (bit-exact) or fast"); }
+    {
+        int rc_ = vi(&out, &err, "run --help");
+        expect(0, rc_, out, "--mode M        exact (bit-exact) or fast");
+    }
     free(out), free(err);
-    { int rc_ = vi(&out, &err, "run '%s' '%s' --mode turbo", W.model, W.req); expect(2, rc_, err, "verinfer run: --mode must be exact or fast (got 'turbo')"); }
+    {
+        int rc_ = vi(&out, &err, "run '%s' '%s' --mode turbo", W.model, W.req);
+        expect(2, rc_, err, "verinfer run: --mode must be exact or fast (got 'turbo')");
+    }
     free(out), free(err);
 
     json_t *fast = run_json("--mode fast");
@@ -449,7 +506,10 @@ static void test_fast_mode_run_and_verify(void **state)
              "'probabilities' element [0, 1] is %.9g but exact re-execution gives %.9g: |diff| "
              "%.9g > atol + rtol * |exact| = %.9g\n",
              (double)moved, exact, (double)moved - exact, 0.0234375 + 0.0234375 * exact);
-    { int rc_ = verify_doc(t, &out); expect(1, rc_, out, want); }
+    {
+        int rc_ = verify_doc(t, &out);
+        expect(1, rc_, out, want);
+    }
     assert_non_null(strstr(out, "output-data  ok "));
     assert_non_null(strstr(out, "signature    ok "));
     assert_non_null(strstr(out, "\nNOT VERIFIED\n"));
@@ -460,12 +520,18 @@ static void test_fast_mode_run_and_verify(void **state)
     t = json_deep_copy(fast);
     d = prob_data(t);
     json_array_set_new(d, 1, json_real((double)(float)(exact + 0.001)));
-    { int rc_ = verify_doc(t, &out); expect(1, rc_, out, "output-data  MISMATCH  receipt says "); }
+    {
+        int rc_ = verify_doc(t, &out);
+        expect(1, rc_, out, "output-data  MISMATCH  receipt says ");
+    }
     assert_non_null(strstr(out, "output       ok        fast mode: outputs within"));
     free(out);
     /* ... and once committed and signed, it is a valid fast claim */
     recommit(t);
-    { int rc_ = verify_doc(t, &out); expect(0, rc_, out, "\nverified (fast mode: outputs within"); }
+    {
+        int rc_ = verify_doc(t, &out);
+        expect(0, rc_, out, "\nverified (fast mode: outputs within");
+    }
     free(out);
     json_decref(t);
 
@@ -480,7 +546,10 @@ static void test_fast_mode_run_and_verify(void **state)
     memcpy(&f, &u, 4);
     json_array_set_new(d, 1, json_real((double)f));
     recommit(ex);
-    { int rc_ = verify_doc(ex, &out); expect(1, rc_, out, "output       MISMATCH  receipt says "); }
+    {
+        int rc_ = verify_doc(ex, &out);
+        expect(1, rc_, out, "output       MISMATCH  receipt says ");
+    }
     assert_non_null(strstr(out, " but the re-executed output digest is "));
     assert_non_null(strstr(out, "output-data  ok "));
     assert_non_null(strstr(out, "\nNOT VERIFIED\n"));
@@ -518,7 +587,11 @@ static void test_fast_mode_from_request_and_model(void **state)
     free(out);
     json_object_set_new(req, "parameters", json_pack("{s:s}", "verinfer_mode", "quick"));
     assert_int_equal(json_dump_file(req, rp, JSON_COMPACT), 0);
-    { int rc_ = vi(NULL, &err, "run '%s' '%s'", W.model, rp); expect(1, rc_, err, "parameters.verinfer_mode must be \"exact\" or \"fast\" (got \"quick\")"); }
+    {
+        int rc_ = vi(NULL, &err, "run '%s' '%s'", W.model, rp);
+        expect(1, rc_, err,
+               "parameters.verinfer_mode must be \"exact\" or \"fast\" (got \"quick\")");
+    }
     free(err);
     json_decref(req);
 
@@ -530,7 +603,8 @@ static void test_fast_mode_from_request_and_model(void **state)
     snprintf(mj, sizeof mj, "%s/model.json", copy);
     json_t *m = json_load_file(mj, JSON_PRESERVE_ORDER, NULL);
     json_object_set_new(m, "mode", json_string("fast"));
-    json_object_set_new(m, "fast_tolerance", json_pack("{s:f, s:f}", "rtol", 0.001, "atol", 0.0001));
+    json_object_set_new(m, "fast_tolerance",
+                        json_pack("{s:f, s:f}", "rtol", 0.001, "atol", 0.0001));
     assert_int_equal(json_dump_file(m, mj, JSON_INDENT(2) | JSON_PRESERVE_ORDER), 0);
     json_decref(m);
     char rsp[700];
@@ -542,10 +616,18 @@ static void test_fast_mode_from_request_and_model(void **state)
     assert_string_equal(json_string_value(json_object_get(params, "tolerance_rtol")), "0.001");
     assert_string_equal(json_string_value(json_object_get(params, "tolerance_atol")), "0.0001");
     json_decref(resp);
-    { int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s' --allow-unsigned", copy, W.req, rsp); expect(0, rc_, out, "\nverified (fast mode: outputs within rtol=0.001 atol=0.0001 of exact re-execution"); }
+    {
+        int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s' --allow-unsigned", copy, W.req, rsp);
+        expect(
+            0, rc_, out,
+            "\nverified (fast mode: outputs within rtol=0.001 atol=0.0001 of exact re-execution");
+    }
     free(out);
     /* verified against the original model (tolerance 0.0234375) it is another model */
-    { int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s' --allow-unsigned", W.model, W.req, rsp); expect(1, rc_, out, "weights      MISMATCH"); }
+    {
+        int rc_ = vi(&out, NULL, "verify '%s' '%s' '%s' --allow-unsigned", W.model, W.req, rsp);
+        expect(1, rc_, out, "weights      MISMATCH");
+    }
     free(out);
 }
 

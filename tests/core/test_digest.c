@@ -168,41 +168,47 @@ static void test_merkle_proofs_every_leaf(void **state)
             depth++;
         for (int i = 0; i < n; i++) {
             int len = -1;
-            assert_int_equal(vi_merkle_proof(cl, (uint64_t)n, (uint64_t)i, path, &len, &err), VI_OK);
-            assert_true(len <= depth);
-            assert_int_equal(vi_merkle_verify(leaves[i], (uint64_t)i, (uint64_t)n, cp, len, root, &err),
+            assert_int_equal(vi_merkle_proof(cl, (uint64_t)n, (uint64_t)i, path, &len, &err),
                              VI_OK);
+            assert_true(len <= depth);
+            assert_int_equal(
+                vi_merkle_verify(leaves[i], (uint64_t)i, (uint64_t)n, cp, len, root, &err), VI_OK);
             /* any flipped bit in any path hash breaks it */
             for (int k = 0; k < len; k++)
                 for (int bit = 0; bit < 256; bit += 37) {
                     path[k][bit / 8] ^= (uint8_t)(1u << (bit % 8));
-                    assert_int_equal(vi_merkle_verify(leaves[i], (uint64_t)i, (uint64_t)n, cp, len,
-                                                      root, &err),
-                                     VI_ERR_VERIFY);
+                    assert_int_equal(
+                        vi_merkle_verify(leaves[i], (uint64_t)i, (uint64_t)n, cp, len, root, &err),
+                        VI_ERR_VERIFY);
                     path[k][bit / 8] ^= (uint8_t)(1u << (bit % 8));
                 }
             /* another leaf, another index, a shorter or longer path, another root */
             if (n > 1) {
                 int j = (i + 1) % n;
-                assert_int_equal(vi_merkle_verify(leaves[j], (uint64_t)i, (uint64_t)n, cp, len, root, &err),
-                                 VI_ERR_VERIFY);
-                assert_int_equal(vi_merkle_verify(leaves[i], (uint64_t)j, (uint64_t)n, cp, len, root, &err),
-                                 VI_ERR_VERIFY);
-                assert_int_equal(vi_merkle_verify(leaves[i], (uint64_t)i, (uint64_t)n, cp, len - 1, root,
-                                                  &err),
-                                 VI_ERR_VERIFY);
+                assert_int_equal(
+                    vi_merkle_verify(leaves[j], (uint64_t)i, (uint64_t)n, cp, len, root, &err),
+                    VI_ERR_VERIFY);
+                assert_int_equal(
+                    vi_merkle_verify(leaves[i], (uint64_t)j, (uint64_t)n, cp, len, root, &err),
+                    VI_ERR_VERIFY);
+                assert_int_equal(
+                    vi_merkle_verify(leaves[i], (uint64_t)i, (uint64_t)n, cp, len - 1, root, &err),
+                    VI_ERR_VERIFY);
             }
             memcpy(path[len], leaves[0], 32);
-            assert_int_equal(vi_merkle_verify(leaves[i], (uint64_t)i, (uint64_t)n, cp, len + 1, root, &err),
-                             VI_ERR_VERIFY);
+            assert_int_equal(
+                vi_merkle_verify(leaves[i], (uint64_t)i, (uint64_t)n, cp, len + 1, root, &err),
+                VI_ERR_VERIFY);
             uint8_t bad[32];
             memcpy(bad, root, 32);
             bad[31] ^= 0x80;
-            assert_int_equal(vi_merkle_verify(leaves[i], (uint64_t)i, (uint64_t)n, cp, len, bad, &err),
-                             VI_ERR_VERIFY);
+            assert_int_equal(
+                vi_merkle_verify(leaves[i], (uint64_t)i, (uint64_t)n, cp, len, bad, &err),
+                VI_ERR_VERIFY);
         }
         int len;
-        assert_int_equal(vi_merkle_proof(cl, (uint64_t)n, (uint64_t)n, path, &len, &err), VI_ERR_INVALID);
+        assert_int_equal(vi_merkle_proof(cl, (uint64_t)n, (uint64_t)n, path, &len, &err),
+                         VI_ERR_INVALID);
         assert_int_equal(vi_merkle_verify(leaves[0], (uint64_t)n, (uint64_t)n, cp, 0, root, &err),
                          VI_ERR_INVALID);
     }
@@ -235,7 +241,8 @@ static void test_merkle_messages(void **state)
 /* ==== the model digest ==== */
 
 static const char MANIFEST[] = "{\"name\":\"tiny\"}";
-static const uint8_t W_DATA[16] = {0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40};
+static const uint8_t W_DATA[16] = {0, 0, 0x80, 0x3f, 0, 0, 0,    0x40,
+                                   0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40};
 static const uint8_t B_DATA[4] = {0x80, 0x3f, 0x00, 0x40}; /* BF16 1.0, 2.0 */
 static const uint8_t IDX_DATA[8] = {7, 0, 0, 0, 0, 0, 0, 0};
 static const int64_t W_SHAPE[2] = {2, 2}, B_SHAPE[1] = {2}, E_SHAPE[2] = {0, 3};
@@ -324,7 +331,8 @@ static void test_model_digest_order_and_sensitivity(void **state)
                 perm[0] = a, perm[1] = b, perm[2] = c, perm[3] = d;
                 for (int i = 0; i < 4; i++)
                     p[i] = t[perm[i]];
-                assert_int_equal(vi_model_digest(MANIFEST, strlen(MANIFEST), p, 4, got, &err), VI_OK);
+                assert_int_equal(vi_model_digest(MANIFEST, strlen(MANIFEST), p, 4, got, &err),
+                                 VI_OK);
                 assert_memory_equal(got, base, 32);
                 count++;
             }
@@ -413,8 +421,8 @@ static void test_model_tensor_proofs(void **state)
     static const uint64_t INDEX[4] = {4, 3, 1, 2}; /* w, idx, b, empty in sorted order */
     for (int i = 0; i < 4; i++) {
         vi_tensor_proof pr;
-        assert_int_equal(vi_model_tensor_proof(MANIFEST, strlen(MANIFEST), t, 4, t[i].name, &pr, &err),
-                         VI_OK);
+        assert_int_equal(
+            vi_model_tensor_proof(MANIFEST, strlen(MANIFEST), t, 4, t[i].name, &pr, &err), VI_OK);
         assert_int_equal(pr.index, INDEX[i]);
         assert_int_equal(pr.n_leaves, 5);
         assert_int_equal(pr.path_len, i == 0 ? 1 : 3);
@@ -427,7 +435,8 @@ static void test_model_tensor_proofs(void **state)
         assert_int_equal(vi_model_tensor_verify(&t[i], &bad, digest, &err), VI_ERR_VERIFY);
         char want[160];
         snprintf(want, sizeof want,
-                 "tensor '%s': the proof's root and leaf count do not give this model digest", t[i].name);
+                 "tensor '%s': the proof's root and leaf count do not give this model digest",
+                 t[i].name);
         assert_string_equal(err.msg, want);
         bad = pr;
         bad.path[0][5] ^= 4;
@@ -438,14 +447,16 @@ static void test_model_tensor_proofs(void **state)
     }
     /* a tensor whose bytes changed is not in the model */
     vi_tensor_proof pr;
-    assert_int_equal(vi_model_tensor_proof(MANIFEST, strlen(MANIFEST), t, 4, "w", &pr, &err), VI_OK);
+    assert_int_equal(vi_model_tensor_proof(MANIFEST, strlen(MANIFEST), t, 4, "w", &pr, &err),
+                     VI_OK);
     uint8_t w2[16];
     memcpy(w2, W_DATA, 16);
     w2[0] ^= 1;
     vi_digest_tensor tw = t[0];
     tw.data = w2;
     assert_int_equal(vi_model_tensor_verify(&tw, &pr, digest, &err), VI_ERR_VERIFY);
-    assert_string_equal(err.msg, "tensor 'w': inclusion proof of leaf 4 of 5 does not lead to the root");
+    assert_string_equal(err.msg,
+                        "tensor 'w': inclusion proof of leaf 4 of 5 does not lead to the root");
     assert_int_equal(vi_model_tensor_proof(MANIFEST, strlen(MANIFEST), t, 4, "nope", &pr, &err),
                      VI_ERR_NOT_FOUND);
     assert_string_equal(err.msg, "the model has no tensor 'nope'");
@@ -470,7 +481,8 @@ static void test_model_digest_of_loaded_model(void **state)
     strcpy(st[2].name, "idx"), st[2].dtype = VI_DT_INT64, st[2].ndim = 0;
     st[2].begin = 4, st[2].end = 12, st[2].data = block + 4;
     strcpy(st[3].name, "w"), st[3].dtype = VI_DT_FP32, st[3].ndim = 2;
-    st[3].shape[0] = 2, st[3].shape[1] = 2, st[3].begin = 12, st[3].end = 28, st[3].data = block + 12;
+    st[3].shape[0] = 2, st[3].shape[1] = 2, st[3].begin = 12, st[3].end = 28,
+    st[3].data = block + 12;
     char manifest[sizeof MANIFEST];
     memcpy(manifest, MANIFEST, sizeof manifest);
     vi_model m;
@@ -558,7 +570,8 @@ static void test_tensors_digest_order_and_sensitivity(void **state)
     uint8_t base[32], got[32];
     vi_error err;
     assert_int_equal(vi_tensors_digest("outputs", t, 3, base, &err), VI_OK);
-    static const int PERMS[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    static const int PERMS[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                    {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
     for (int k = 0; k < 6; k++) {
         for (int i = 0; i < 3; i++)
             p[i] = t[PERMS[k][i]];
@@ -596,7 +609,8 @@ static void test_tensors_digest_bad_input(void **state)
     uint8_t out[32];
     vi_error err;
     assert_int_equal(vi_tensors_digest("weights", t, 3, out, &err), VI_ERR_INVALID);
-    assert_string_equal(err.msg, "tensor digest role must be \"inputs\" or \"outputs\" (got \"weights\")");
+    assert_string_equal(err.msg,
+                        "tensor digest role must be \"inputs\" or \"outputs\" (got \"weights\")");
     memcpy(p, t, sizeof p);
     strcpy(p[2].name, "mask");
     assert_int_equal(vi_tensors_digest("outputs", p, 3, out, &err), VI_ERR_INVALID);

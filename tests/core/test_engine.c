@@ -105,13 +105,16 @@ static void run_batch(vi_engine *e, fixture *f, const int *idx, int b, vi_tensor
 }
 
 /* Asserts that row `pos` of batch outputs equals the solo outputs of that row. */
-static void assert_row_equal(const vi_graph *g, const vi_tensor *batch, int pos, const vi_tensor *solo)
+static void assert_row_equal(const vi_graph *g, const vi_tensor *batch, int pos,
+                             const vi_tensor *solo)
 {
     for (int o = 0; o < g->n_outputs; o++) {
         const vi_value *v = &g->values[g->outputs[o]];
         size_t row_bytes = (size_t)v->row_numel * vi_dtype_size(v->dtype);
-        if (memcmp((const char *)batch[o].data + row_bytes * (size_t)pos, solo[o].data, row_bytes) != 0)
-            fail_msg("output '%s' row at position %d differs from the row computed alone", v->name, pos);
+        if (memcmp((const char *)batch[o].data + row_bytes * (size_t)pos, solo[o].data,
+                   row_bytes) != 0)
+            fail_msg("output '%s' row at position %d differs from the row computed alone", v->name,
+                     pos);
     }
 }
 
@@ -129,7 +132,7 @@ static void check_model(const vi_gen_options *opt, uint64_t seed)
     vi_engine eref;
     assert_int_equal(vi_engine_init(&eref, &f->model, ref, &err), VI_OK);
     make_rows(f, &eref, &rng);
-    vi_tensor (*solo)[8] = calloc(BATCH, sizeof *solo);
+    vi_tensor(*solo)[8] = calloc(BATCH, sizeof *solo);
     assert_true(g->n_outputs <= 8);
     for (int r = 0; r < BATCH; r++)
         run_batch(&eref, f, &r, 1, solo[r]);

@@ -81,8 +81,8 @@ static int check_golden(const golden *gd)
             vi_hex_encode(im.model_digest, 32, md);
             vi_hex_encode(res.receipt.output_digest, 32, od);
             if (strcmp(md, gd->model_digest) != 0 || strcmp(od, gd->output_digest) != 0) {
-                print_error("%s (isa %s, %d threads): model digest %s output digest %s\n",
-                            gd->what, vi_isa_name(ISAS[i]), threads, md, od);
+                print_error("%s (isa %s, %d threads): model digest %s output digest %s\n", gd->what,
+                            vi_isa_name(ISAS[i]), threads, md, od);
                 bad++;
             }
             vi_infer_result_free(&res);

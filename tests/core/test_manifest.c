@@ -30,9 +30,9 @@ static int setup(void **state)
     static float f[1024];
     static uint16_t h[80];
     static int32_t i32[4];
-    static const int64_t s_fc0w[2] = {32, 16}, s32[1] = {32}, s_mm[2] = {32, 12},
-                         s_fc1[2] = {9, 4}, s_emb[2] = {10, 8}, s4[1] = {4}, s3[1] = {3},
-                         s_big[2] = {10, 64}, s_zero[2] = {0, 4}, s_ln16[1] = {16};
+    static const int64_t s_fc0w[2] = {32, 16}, s32[1] = {32}, s_mm[2] = {32, 12}, s_fc1[2] = {9, 4},
+                         s_emb[2] = {10, 8}, s4[1] = {4}, s3[1] = {3}, s_big[2] = {10, 64},
+                         s_zero[2] = {0, 4}, s_ln16[1] = {16};
     for (int i = 0; i < 1024; i++)
         f[i] = (float)i;
     const vi_st_write w[] = {
@@ -94,7 +94,8 @@ static const char FULL[] =
     "             {'name': 'emb_scaled', 'datatype': 'FP32', 'shape': [-1, 3, 8]}],"
     " 'graph': ["
     "  {'op': 'linear', 'name': 'fc0', 'inputs': ['input'], 'outputs': ['h0'],"
-    "   'weights': {'weight': 'fc0.weight', 'bias': 'fc0.bias'}, 'attributes': {'weight_layout': 'out_in'}},"
+    "   'weights': {'weight': 'fc0.weight', 'bias': 'fc0.bias'}, 'attributes': {'weight_layout': "
+    "'out_in'}},"
     "  {'op': 'layer_norm', 'name': 'ln', 'inputs': ['h0'], 'outputs': ['h1'],"
     "   'weights': {'bias': 'ln.bias', 'weight': 'ln.weight'}, 'attributes': {'eps': 1e-6}},"
     "  {'op': 'gelu', 'inputs': ['h1'], 'outputs': ['h2'], 'attributes': {'approximate': 'tanh'}},"
@@ -103,17 +104,22 @@ static const char FULL[] =
     "  {'op': 'sigmoid', 'inputs': ['h4'], 'outputs': ['h5']},"
     "  {'op': 'add', 'inputs': ['h5'], 'weights': {'other': 'ln.bias'}, 'outputs': ['h6']},"
     "  {'op': 'mul', 'inputs': ['h6', 'h5'], 'outputs': ['h7']},"
-    "  {'op': 'rms_norm', 'name': 'rms', 'inputs': ['h7'], 'weights': {'weight': 'rms.weight'}, 'outputs': ['h8']},"
-    "  {'op': 'matmul', 'name': 'mm', 'inputs': ['h8'], 'weights': {'other': 'mm.weight'}, 'outputs': ['h9']},"
-    "  {'op': 'reshape', 'inputs': ['h9'], 'outputs': ['h10'], 'attributes': {'shape': [-1, 3, 4]}},"
-    "  {'op': 'reshape', 'inputs': ['h9'], 'outputs': ['h11'], 'attributes': {'shape': [-1, 4, 3]}},"
+    "  {'op': 'rms_norm', 'name': 'rms', 'inputs': ['h7'], 'weights': {'weight': 'rms.weight'}, "
+    "'outputs': ['h8']},"
+    "  {'op': 'matmul', 'name': 'mm', 'inputs': ['h8'], 'weights': {'other': 'mm.weight'}, "
+    "'outputs': ['h9']},"
+    "  {'op': 'reshape', 'inputs': ['h9'], 'outputs': ['h10'], 'attributes': {'shape': [-1, 3, "
+    "4]}},"
+    "  {'op': 'reshape', 'inputs': ['h9'], 'outputs': ['h11'], 'attributes': {'shape': [-1, 4, "
+    "3]}},"
     "  {'op': 'matmul', 'inputs': ['h10', 'h11'], 'outputs': ['h12']},"
     "  {'op': 'flatten', 'inputs': ['h12'], 'outputs': ['h13'], 'attributes': {'start_dim': 1}},"
     "  {'op': 'linear', 'name': 'fc1', 'inputs': ['h13'], 'weights': {'weight': 'fc1.weight'},"
     "   'outputs': ['logits'], 'attributes': {'weight_layout': 'in_out'}},"
     "  {'op': 'softmax', 'inputs': ['logits'], 'outputs': ['probs'], 'attributes': {'axis': -1}},"
     "  {'op': 'argmax', 'inputs': ['logits'], 'outputs': ['label']},"
-    "  {'op': 'embedding', 'name': 'emb', 'inputs': ['ids'], 'weights': {'weight': 'emb.table'}, 'outputs': ['e']},"
+    "  {'op': 'embedding', 'name': 'emb', 'inputs': ['ids'], 'weights': {'weight': 'emb.table'}, "
+    "'outputs': ['e']},"
     "  {'op': 'mul', 'inputs': ['e'], 'weights': {'other': 'scale'}, 'outputs': ['emb_scaled']}"
     " ]}";
 
@@ -302,7 +308,9 @@ typedef struct {
 
 #define HEAD "{'format':'verinfer-model','format_version':1,'name':'t',"
 #define IN_X "'inputs':[{'name':'x','datatype':'FP32','shape':[-1,16]}],"
-#define IN_XI "'inputs':[{'name':'x','datatype':'FP32','shape':[-1,16]},{'name':'ids','datatype':'INT64','shape':[-1,3]}],"
+#define IN_XI                                                                                      \
+    "'inputs':[{'name':'x','datatype':'FP32','shape':[-1,16]},{'name':'ids','datatype':'INT64','"  \
+    "shape':[-1,3]}],"
 #define OUT(n, dt, sh) "{'name':'" n "','datatype':'" dt "','shape':" sh "}"
 #define M(outs, graph) HEAD IN_X "'outputs':[" outs "],'graph':[" graph "]}"
 #define MI(outs, graph) HEAD IN_XI "'outputs':[" outs "],'graph':[" graph "]}"
@@ -382,7 +390,8 @@ static const reject_case CASES[] = {
     {M(Y16, "{'op':'conv2d','inputs':['x'],'outputs':['y']}"), VI_ERR_UNSUPPORTED,
      "graph[0]: unknown op 'conv2d' (known ops: linear, matmul, add, mul, relu, gelu, tanh, "
      "sigmoid, softmax, layer_norm, rms_norm, embedding, reshape, flatten, argmax)"},
-    {M(Y16, "{'inputs':['x'],'outputs':['y']}"), VI_ERR_INVALID, "graph[0]: \"op\" must be a string"},
+    {M(Y16, "{'inputs':['x'],'outputs':['y']}"), VI_ERR_INVALID,
+     "graph[0]: \"op\" must be a string"},
     {M(Y16, "{'op':'relu','input':['x'],'outputs':['y']}"), VI_ERR_INVALID,
      "graph[0]: unknown key 'input' (allowed: op, name, inputs, weights, outputs, attributes)"},
     {M(Y16, RELU("nope", "y")), VI_ERR_INVALID,
@@ -391,8 +400,10 @@ static const reject_case CASES[] = {
     {M(Y16, RELU("h1", "h0") "," RELU("x", "h1") "," RELU("h0", "y")), VI_ERR_INVALID,
      "node 'node0' (relu): input 'h1' is used before it is defined (graph[1] produces it later)"},
     {M(Y16, RELU("y", "y")), VI_ERR_INVALID, "input 'y' is the node's own output"},
-    {M(Y16, "{'op':'relu','name':'a','inputs':['x'],'outputs':['h0']}," RELU("x", "h0") "," RELU("h0", "y")),
-     VI_ERR_INVALID, "node 'node1' (relu): output name 'h0' is already used by the output of node 'a'"},
+    {M(Y16, "{'op':'relu','name':'a','inputs':['x'],'outputs':['h0']}," RELU("x", "h0") "," RELU(
+                "h0", "y")),
+     VI_ERR_INVALID,
+     "node 'node1' (relu): output name 'h0' is already used by the output of node 'a'"},
     {M(Y16, RELU("x", "x")), VI_ERR_INVALID, "output name 'x' is already used by a model input"},
     {M(Y16, "{'op':'relu','name':'a','inputs':['x'],'outputs':['h0']},"
             "{'op':'relu','name':'a','inputs':['h0'],'outputs':['y']}"),
@@ -400,7 +411,8 @@ static const reject_case CASES[] = {
     {M(Y16, "{'op':'relu','name':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa','inputs':['x'],"
             "'outputs':['y']}"),
-     VI_ERR_LIMIT, "graph[0]: node name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is 128 bytes (at most 127)"},
+     VI_ERR_LIMIT,
+     "graph[0]: node name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is 128 bytes (at most 127)"},
     {M(Y16, "{'op':'relu','name':'','inputs':['x'],'outputs':['y']}"), VI_ERR_INVALID,
      "graph[0]: node name is empty"},
     {M(Y16, "{'op':'relu','inputs':['x'],'outputs':['y','z']}"), VI_ERR_INVALID,
@@ -408,37 +420,44 @@ static const reject_case CASES[] = {
     {M(Y16, "{'op':'relu','inputs':['x','x'],'outputs':['y']}"), VI_ERR_INVALID,
      "node 'node0' (relu): relu takes 1 input; got 2"},
     {M(Y16, "{'op':'add','inputs':['x','x'],'weights':{'other':'ln16'},'outputs':['y']}"),
-     VI_ERR_INVALID, "add takes 2 inputs, or 1 input and weights {\"other\": ...}; got 2 input(s) and a weight"},
+     VI_ERR_INVALID,
+     "add takes 2 inputs, or 1 input and weights {\"other\": ...}; got 2 input(s) and a weight"},
     {M(Y16, "{'op':'mul','inputs':['x'],'outputs':['y']}"), VI_ERR_INVALID,
      "mul takes 2 inputs, or 1 input and weights {\"other\": ...}; got 1 input(s)"},
     {M(Y16, "{'op':'relu','inputs':['fc0.weight'],'outputs':['y']}"), VI_ERR_INVALID,
      "input 'fc0.weight' is a tensor of model.safetensors: reference weights under \"weights\""},
 
     /* weights */
-    {M(OUT("y", "FP32", "[-1,32]"), "{'op':'linear','name':'fc','inputs':['x'],'weights':{'weight':'nope.w'},'outputs':['y']}"),
+    {M(OUT("y", "FP32", "[-1,32]"),
+       "{'op':'linear','name':'fc','inputs':['x'],'weights':{'weight':'nope.w'},'outputs':['y']}"),
      VI_ERR_NOT_FOUND, "node 'fc' (linear): weight 'nope.w' is not in model.safetensors"},
-    {M(OUT("y", "FP32", "[-1,32]"), "{'op':'linear','inputs':['x'],'weights':{'gamma':'fc0.weight'},'outputs':['y']}"),
+    {M(OUT("y", "FP32", "[-1,32]"),
+       "{'op':'linear','inputs':['x'],'weights':{'gamma':'fc0.weight'},'outputs':['y']}"),
      VI_ERR_INVALID, "unknown weight role 'gamma' (linear takes: weight, bias)"},
-    {M(OUT("y", "FP32", "[-1,32]"), "{'op':'linear','inputs':['x'],'weights':{'bias':'fc0.bias'},'outputs':['y']}"),
+    {M(OUT("y", "FP32", "[-1,32]"),
+       "{'op':'linear','inputs':['x'],'weights':{'bias':'fc0.bias'},'outputs':['y']}"),
      VI_ERR_INVALID, "missing weight \"weight\" (linear takes: weight, bias)"},
     {M(Y16, "{'op':'relu','inputs':['x'],'weights':{'weight':'ln16'},'outputs':['y']}"),
      VI_ERR_INVALID, "unknown weight role 'weight' (relu takes: none)"},
-    {M(OUT("y", "FP32", "[-1,4]"), "{'op':'linear','inputs':['x'],'weights':{'weight':'bad.int'},'outputs':['y']}"),
+    {M(OUT("y", "FP32", "[-1,4]"),
+       "{'op':'linear','inputs':['x'],'weights':{'weight':'bad.int'},'outputs':['y']}"),
      VI_ERR_UNSUPPORTED, "weight 'bad.int' has dtype I32 (weights must be F32, F16 or BF16)"},
     {M(Y16, "{'op':'add','inputs':['x'],'weights':{'other':'zero'},'outputs':['y']}"),
      VI_ERR_INVALID, "weight 'zero' has shape [0, 4] with no elements"},
-    {M(OUT("y", "FP32", "[-1,16]"), "{'op':'linear','inputs':['x'],'weights':{'weight':'scale'},'outputs':['y']}"),
+    {M(OUT("y", "FP32", "[-1,16]"),
+       "{'op':'linear','inputs':['x'],'weights':{'weight':'scale'},'outputs':['y']}"),
      VI_ERR_INVALID, "weight 'scale' has shape [] but linear needs a 2-D weight"},
     {M(Y16, "{'op':'relu','name':'a','inputs':['x'],'outputs':['h0']},"
             "{'op':'add','inputs':['x'],'weights':{'other':'h0'},'outputs':['y']}"),
      VI_ERR_INVALID, "weight 'h0' has the same name as the output of node 'a'"},
-    {M(Y16, "{'op':'add','inputs':['x'],'weights':{'other':3},'outputs':['y']}"),
-     VI_ERR_INVALID, "weight role 'other' must name a tensor (a string)"},
+    {M(Y16, "{'op':'add','inputs':['x'],'weights':{'other':3},'outputs':['y']}"), VI_ERR_INVALID,
+     "weight role 'other' must name a tensor (a string)"},
 
     /* shape inference */
-    {M(OUT("y", "FP32", "[-1,10]"),
-       "{'op':'linear','name':'fc0','inputs':['x'],'weights':{'weight':'fc0.weight'},'outputs':['h0']},"
-       "{'op':'linear','name':'fc1','inputs':['h0'],'weights':{'weight':'big.weight'},'outputs':['y']}"),
+    {M(OUT("y", "FP32", "[-1,10]"), "{'op':'linear','name':'fc0','inputs':['x'],'weights':{'weight'"
+                                    ":'fc0.weight'},'outputs':['h0']},"
+                                    "{'op':'linear','name':'fc1','inputs':['h0'],'weights':{'"
+                                    "weight':'big.weight'},'outputs':['y']}"),
      VI_ERR_INVALID,
      "node 'fc1' (linear): input 'h0' has last dimension 32 but weight 'big.weight' [N, K] = "
      "[10, 64] expects K = 64"},
@@ -448,10 +467,11 @@ static const reject_case CASES[] = {
      VI_ERR_INVALID,
      "node 'fc' (linear): input 'x' has last dimension 16 but weight 'mm.weight' [K, N] = [32, "
      "12] expects K = 32"},
-    {M(OUT("y", "FP32", "[-1,32]"),
-       "{'op':'linear','inputs':['x'],'weights':{'weight':'fc0.weight','bias':'vec3'},'outputs':['y']}"),
+    {M(OUT("y", "FP32", "[-1,32]"), "{'op':'linear','inputs':['x'],'weights':{'weight':'fc0.weight'"
+                                    ",'bias':'vec3'},'outputs':['y']}"),
      VI_ERR_INVALID, "bias 'vec3' has shape [3] but N = 32 needs [32]"},
-    {M(OUT("y", "FP32", "[-1,12]"), "{'op':'matmul','inputs':['x'],'weights':{'other':'mm.weight'},'outputs':['y']}"),
+    {M(OUT("y", "FP32", "[-1,12]"),
+       "{'op':'matmul','inputs':['x'],'weights':{'other':'mm.weight'},'outputs':['y']}"),
      VI_ERR_INVALID,
      "input 'x' has last dimension 16 but weight 'mm.weight' [K, N] = [32, 12] expects K = 32"},
     {M(Y16, "{'op':'matmul','inputs':['x','x'],'outputs':['y']}"), VI_ERR_INVALID,
@@ -461,11 +481,13 @@ static const reject_case CASES[] = {
             "{'op':'reshape','inputs':['x'],'outputs':['b'],'attributes':{'shape':[-1,2,8]}},"
             "{'op':'matmul','inputs':['a','b'],'outputs':['y']}"),
      VI_ERR_INVALID,
-     "input 'a' [-1, 4, 4] has K = 4 but input 'b' [-1, 2, 8] has K = 2 (a [..., M, K] @ b [..., K, N])"},
+     "input 'a' [-1, 4, 4] has K = 4 but input 'b' [-1, 2, 8] has K = 2 (a [..., M, K] @ b [..., "
+     "K, N])"},
     {M(Y16, "{'op':'reshape','inputs':['x'],'outputs':['a'],'attributes':{'shape':[-1,2,2,4]}},"
             "{'op':'reshape','inputs':['x'],'outputs':['b'],'attributes':{'shape':[-1,4,4,1]}},"
             "{'op':'matmul','inputs':['a','b'],'outputs':['y']}"),
-     VI_ERR_INVALID, "inputs 'a' [-1, 2, 2, 4] and 'b' [-1, 4, 4, 1] differ in leading dimension 1"},
+     VI_ERR_INVALID,
+     "inputs 'a' [-1, 2, 2, 4] and 'b' [-1, 4, 4, 1] differ in leading dimension 1"},
     {M(Y16, "{'op':'reshape','inputs':['x'],'outputs':['a'],'attributes':{'shape':[-1,2,2,4]}},"
             "{'op':'reshape','inputs':['x'],'outputs':['b'],'attributes':{'shape':[-1,4,4]}},"
             "{'op':'matmul','inputs':['a','b'],'outputs':['y']}"),
@@ -480,7 +502,8 @@ static const reject_case CASES[] = {
     {M(Y16, "{'op':'layer_norm','inputs':['x'],'weights':{'weight':'ln.weight'},'outputs':['y']}"),
      VI_ERR_INVALID,
      "weight 'ln.weight' has shape [32] but input 'x' [-1, 16] needs [16] (its last dimension)"},
-    {M(Y16, "{'op':'layer_norm','inputs':['x'],'weights':{'weight':'ln16','bias':'vec3'},'outputs':['y']}"),
+    {M(Y16, "{'op':'layer_norm','inputs':['x'],'weights':{'weight':'ln16','bias':'vec3'},'outputs':"
+            "['y']}"),
      VI_ERR_INVALID, "bias 'vec3' has shape [3] but input 'x' [-1, 16] needs [16]"},
     {M(Y16, "{'op':'rms_norm','inputs':['x'],'weights':{'weight':'rms.weight'},'outputs':['y']}"),
      VI_ERR_INVALID, "weight 'rms.weight' has shape [32] but input 'x' [-1, 16] needs [16]"},
@@ -491,8 +514,8 @@ static const reject_case CASES[] = {
         "{'op':'argmax','inputs':['x'],'outputs':['a']},"
         "{'op':'embedding','inputs':['a'],'weights':{'weight':'emb.table'},'outputs':['y']}"),
      VI_ERR_INVALID, "ids 'a' must be a model input"},
-    {MI(OUT("y", "FP32", "[-1,32]"),
-        "{'op':'linear','name':'fc','inputs':['ids'],'weights':{'weight':'fc0.weight'},'outputs':['y']}"),
+    {MI(OUT("y", "FP32", "[-1,32]"), "{'op':'linear','name':'fc','inputs':['ids'],'weights':{'"
+                                     "weight':'fc0.weight'},'outputs':['y']}"),
      VI_ERR_INVALID,
      "node 'fc' (linear): input 'ids' is INT64 but linear needs FP32 (integer inputs can only "
      "feed embedding)"},
@@ -504,11 +527,13 @@ static const reject_case CASES[] = {
           "'outputs':[" Y16 "],'graph':[{'op':'embedding','inputs':['ids'],"
           "'weights':{'weight':'emb.table'},'outputs':['y']}]}",
      VI_ERR_LIMIT, "output 'y' would have 9 dimensions (at most 8)"},
-    {M(Y16, "{'op':'softmax','inputs':['x'],'outputs':['a']},{'op':'argmax','inputs':['a'],'outputs':['b']},"
+    {M(Y16, "{'op':'softmax','inputs':['x'],'outputs':['a']},{'op':'argmax','inputs':['a'],'"
+            "outputs':['b']},"
             "{'op':'softmax','inputs':['b'],'outputs':['y']}"),
      VI_ERR_INVALID, "input 'b' is INT64 but softmax needs FP32"},
     {M(Y16, "{'op':'flatten','inputs':['x'],'outputs':['a'],'attributes':{'start_dim':1}},"
-            "{'op':'argmax','inputs':['a'],'outputs':['b']},{'op':'relu','inputs':['b'],'outputs':['y']}"),
+            "{'op':'argmax','inputs':['a'],'outputs':['b']},{'op':'relu','inputs':['b'],'outputs':["
+            "'y']}"),
      VI_ERR_INVALID, "input 'b' is INT64 but relu needs FP32"},
 
     /* attributes */
@@ -518,26 +543,31 @@ static const reject_case CASES[] = {
      VI_ERR_INVALID, "unknown attribute 'eps' (gelu takes approximate only)"},
     {M(Y16, "{'op':'gelu','inputs':['x'],'outputs':['y'],'attributes':{'approximate':'fast'}}"),
      VI_ERR_INVALID, "attribute \"approximate\" must be \"none\" or \"tanh\""},
-    {M(OUT("y", "FP32", "[-1,32]"),
-       "{'op':'linear','inputs':['x'],'weights':{'weight':'fc0.weight'},'outputs':['y'],'attributes':{'weight_layout':'NK'}}"),
+    {M(OUT("y", "FP32", "[-1,32]"), "{'op':'linear','inputs':['x'],'weights':{'weight':'fc0.weight'"
+                                    "},'outputs':['y'],'attributes':{'weight_layout':'NK'}}"),
      VI_ERR_INVALID, "attribute \"weight_layout\" must be \"out_in\" or \"in_out\""},
-    {M(Y16, "{'op':'layer_norm','inputs':['x'],'weights':{'weight':'ln16'},'outputs':['y'],'attributes':{'eps':0}}"),
+    {M(Y16, "{'op':'layer_norm','inputs':['x'],'weights':{'weight':'ln16'},'outputs':['y'],'"
+            "attributes':{'eps':0}}"),
      VI_ERR_INVALID, "attribute \"eps\" must be a number > 0"},
-    {M(Y16, "{'op':'rms_norm','inputs':['x'],'weights':{'weight':'ln16'},'outputs':['y'],'attributes':{'eps':'1e-5'}}"),
+    {M(Y16, "{'op':'rms_norm','inputs':['x'],'weights':{'weight':'ln16'},'outputs':['y'],'"
+            "attributes':{'eps':'1e-5'}}"),
      VI_ERR_INVALID, "attribute \"eps\" must be a number > 0"},
-    {M(Y16, "{'op':'rms_norm','inputs':['x'],'weights':{'weight':'ln16'},'outputs':['y'],'attributes':{'eps':1e-50}}"),
+    {M(Y16, "{'op':'rms_norm','inputs':['x'],'weights':{'weight':'ln16'},'outputs':['y'],'"
+            "attributes':{'eps':1e-50}}"),
      VI_ERR_INVALID, "attribute \"eps\" 1e-50 rounds to 0 as a float32"},
     {M(Y16, "{'op':'flatten','inputs':['x'],'outputs':['y'],'attributes':{'start_dim':0}}"),
      VI_ERR_INVALID, "attribute \"start_dim\" is 0 (it must be >= 1: dimension 0 is the batch)"},
     {M(Y16, "{'op':'flatten','inputs':['x'],'outputs':['y'],'attributes':{'start_dim':1.0}}"),
      VI_ERR_INVALID, "attribute \"start_dim\" must be an integer"},
     {M(Y16, "{'op':'flatten','inputs':['x'],'outputs':['y'],'attributes':{'start_dim':2}}"),
-     VI_ERR_INVALID, "start_dim 2 is out of range for input 'x' [-1, 16] (it must be 1 to ndim-1 = 1)"},
+     VI_ERR_INVALID,
+     "start_dim 2 is out of range for input 'x' [-1, 16] (it must be 1 to ndim-1 = 1)"},
     {M(Y16, "{'op':'reshape','inputs':['x'],'outputs':['y'],'attributes':{'shape':[-1,5,3]}}"),
      VI_ERR_INVALID,
      "cannot reshape input 'x' [-1, 16] (16 elements per row) to [-1, 5, 3] (15 elements per row)"},
     {M(Y16, "{'op':'reshape','inputs':['x'],'outputs':['y'],'attributes':{'shape':[-1,-1,4]}}"),
-     VI_ERR_INVALID, "attribute \"shape\": shape[1] is -1 but only the first (batch) dimension may be -1"},
+     VI_ERR_INVALID,
+     "attribute \"shape\": shape[1] is -1 but only the first (batch) dimension may be -1"},
     {M(Y16, "{'op':'reshape','inputs':['x'],'outputs':['y'],'attributes':{'shape':[16]}}"),
      VI_ERR_INVALID, "attribute \"shape\": shape[0] is 16 but must be -1"},
     {M(Y16, "{'op':'reshape','inputs':['x'],'outputs':['y']}"), VI_ERR_INVALID,
@@ -580,9 +610,9 @@ static char *relu_chain(int n)
             snprintf(prev, sizeof prev, "x");
         else
             snprintf(prev, sizeof prev, "v%d", i - 1);
-        at += (size_t)snprintf(s + at, cap - at,
-                               "%s{'op':'relu','inputs':['%s'],'outputs':['v%d']}",
-                               i > 1 ? "," : "", prev, i);
+        at +=
+            (size_t)snprintf(s + at, cap - at, "%s{'op':'relu','inputs':['%s'],'outputs':['v%d']}",
+                             i > 1 ? "," : "", prev, i);
     }
     snprintf(s + at, cap - at, "]}");
     for (char *p = s; *p; p++)
@@ -631,10 +661,8 @@ static void test_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_op),
-        cmocka_unit_test(test_defaults_and_no_weights),
-        cmocka_unit_test(test_doc_example),
-        cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_every_op),    cmocka_unit_test(test_defaults_and_no_weights),
+        cmocka_unit_test(test_doc_example), cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -39,14 +39,17 @@ static const vi_st_write WEIGHTS[4] = {
 };
 
 static const char MANIFEST[] =
-    "{\"format\": \"verinfer-model\", \"format_version\": 1, \"name\": \"tiny\", \"version\": \"2\",\n"
+    "{\"format\": \"verinfer-model\", \"format_version\": 1, \"name\": \"tiny\", \"version\": "
+    "\"2\",\n"
     " \"inputs\": [{\"name\": \"x\", \"datatype\": \"FP32\", \"shape\": [-1, 4]}],\n"
     " \"outputs\": [{\"name\": \"y\", \"datatype\": \"FP32\", \"shape\": [-1, 3]}],\n"
     " \"graph\": [\n"
     "  {\"op\": \"linear\", \"name\": \"fc\", \"inputs\": [\"x\"], \"outputs\": [\"h\"],\n"
     "   \"weights\": {\"weight\": \"w16\", \"bias\": \"b16\"}},\n"
-    "  {\"op\": \"add\", \"inputs\": [\"h\"], \"weights\": {\"other\": \"al\"}, \"outputs\": [\"h2\"]},\n"
-    "  {\"op\": \"mul\", \"inputs\": [\"h2\"], \"weights\": {\"other\": \"off\"}, \"outputs\": [\"y\"]}\n"
+    "  {\"op\": \"add\", \"inputs\": [\"h\"], \"weights\": {\"other\": \"al\"}, \"outputs\": "
+    "[\"h2\"]},\n"
+    "  {\"op\": \"mul\", \"inputs\": [\"h2\"], \"weights\": {\"other\": \"off\"}, \"outputs\": "
+    "[\"y\"]}\n"
     " ]}\n";
 
 static void write_model(const char *dir, const char *manifest, int with_weights)

@@ -30,17 +30,22 @@
 #include "test_util.h"
 
 /* RFC 8032 section 7.1, TEST 1: secret key and the public key it must give. */
-static const char RFC8032_SEED[] = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
-static const char RFC8032_PUB[] = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+static const char RFC8032_SEED[] =
+    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+static const char RFC8032_PUB[] =
+    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 
 /* The golden receipt's digests (the golden values of test_digest.c). */
-static const char MODEL_DIGEST[] = "3fc5bcd124e74e81e658ed557a01faeda238d767b57e6b28cd04bb262eb7412a";
-static const char INPUT_DIGEST[] = "ec4aa817a975a0f79fe401ae845e15509133992ac3e40118bee68a3f3e812b8e";
-static const char OUTPUT_DIGEST[] = "848466fdbeef5d91360cb2571d0256597664f4c1ebf7d6cab0c2afef18326759";
+static const char MODEL_DIGEST[] =
+    "3fc5bcd124e74e81e658ed557a01faeda238d767b57e6b28cd04bb262eb7412a";
+static const char INPUT_DIGEST[] =
+    "ec4aa817a975a0f79fe401ae845e15509133992ac3e40118bee68a3f3e812b8e";
+static const char OUTPUT_DIGEST[] =
+    "848466fdbeef5d91360cb2571d0256597664f4c1ebf7d6cab0c2afef18326759";
 static const char ENGINE_ID[] = "verinfer/0.1.0 order/1 backend/cpu isa/avx512";
 
 #define GOLDEN_RECEIPT_DIGEST "77f5e3516bdfeca42df0ede38a095f3fc4b9cba5b517a7786a9fad2842e05a37"
-#define GOLDEN_SIGNATURE                                                                          \
+#define GOLDEN_SIGNATURE                                                                           \
     "33ce38e50b71496a6d88c33b42165278b33defea1fd3cc045a07e6df41e5ce54"                             \
     "9ca2d832ffc1cbcdfca40cd0e31d7bb996de1f9c9c8d55001549f426d4d9890f"
 
@@ -200,7 +205,8 @@ static void test_every_bit_flip_is_caught(void **state)
     signed_sample(&r);
     const char *const DIGEST = "receipt_digest does not match its fields";
     const char *const SIG = "signature does not verify";
-#define FLIP(field, len, st, msg) flip_all_bits(&r, offsetof(vi_receipt, field), len, #field, st, msg)
+#define FLIP(field, len, st, msg)                                                                  \
+    flip_all_bits(&r, offsetof(vi_receipt, field), len, #field, st, msg)
 #define FLIP_STR(field) FLIP(field, strlen(r.field), VI_ERR_VERIFY, DIGEST)
     FLIP(format_version, 4, VI_ERR_UNSUPPORTED, "unsupported receipt format_version");
     FLIP(order_version, 4, VI_ERR_VERIFY, DIGEST);
@@ -268,14 +274,16 @@ static void test_unsigned_receipt(void **state)
     uint8_t pub[32];
     assert_int_equal(vi_hex_decode(RFC8032_PUB, pub, 32, "pub", &err), VI_OK);
     assert_int_equal(vi_receipt_check(&r, pub, &v, &err), VI_ERR_VERIFY);
-    assert_string_equal(err.msg, "receipt is unsigned, but a signature by the trusted key is required");
+    assert_string_equal(err.msg,
+                        "receipt is unsigned, but a signature by the trusted key is required");
     r.output_digest[0] ^= 1;
     assert_int_equal(vi_receipt_check(&r, NULL, &v, &err), VI_ERR_VERIFY);
     assert_string_equal(err.msg, "receipt_digest does not match its fields");
     r.output_digest[0] ^= 1;
     r.public_key[31] = 1;
     assert_int_equal(vi_receipt_check(&r, NULL, &v, &err), VI_ERR_VERIFY);
-    assert_string_equal(err.msg, "receipt is marked unsigned but carries a signature or public key");
+    assert_string_equal(err.msg,
+                        "receipt is marked unsigned but carries a signature or public key");
 }
 
 static void test_trusted_key(void **state)
@@ -299,7 +307,8 @@ static void test_trusted_key(void **state)
     assert_int_equal(vi_receipt_check(&r, pub, NULL, &err), VI_ERR_VERIFY);
     char want[200], hex[65];
     vi_hex_encode(other, 32, hex);
-    snprintf(want, sizeof want, "signature verifies, but public_key %s is not the trusted key", hex);
+    snprintf(want, sizeof want, "signature verifies, but public_key %s is not the trusted key",
+             hex);
     assert_string_equal(err.msg, want);
 }
 
@@ -386,9 +395,10 @@ static void test_validation(void **state)
     t.order_version = 0;
     expect_seal_fails(&t, VI_ERR_INVALID, "receipt order_version is 0");
     static const char *const BAD_TIMES[] = {
-        "2026-02-29T00:00:00Z", "2026-11-25 10:00:00Z", "2026-11-25T10:00:00+00:00",
-        "2026-13-01T00:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T10:00:00.5Z",
-        "2026-11-25t10:00:00z", "",
+        "2026-02-29T00:00:00Z",      "2026-11-25 10:00:00Z",
+        "2026-11-25T10:00:00+00:00", "2026-13-01T00:00:00Z",
+        "2026-11-25T24:00:00Z",      "2026-11-25T10:00:00.5Z",
+        "2026-11-25t10:00:00z",      "",
     };
     for (size_t i = 0; i < sizeof BAD_TIMES / sizeof BAD_TIMES[0]; i++) {
         t = r;
@@ -410,19 +420,21 @@ static void test_validation(void **state)
         const char *s;
         size_t bad;
     } UTF8[] = {
-        {"\xff", 0}, {"ok\xc0\xaf", 2}, {"\xed\xa0\x80", 0}, {"ab\xe2\x82", 2},
-        {"\xf4\x90\x80\x80", 0}, {"x\x80", 1},
+        {"\xff", 0},       {"ok\xc0\xaf", 2},       {"\xed\xa0\x80", 0},
+        {"ab\xe2\x82", 2}, {"\xf4\x90\x80\x80", 0}, {"x\x80", 1},
     };
     for (size_t i = 0; i < sizeof UTF8 / sizeof UTF8[0]; i++) {
         t = r;
         assert_int_equal(vi_receipt_set_string(&t, "request_id", UTF8[i].s, &err), VI_OK);
         char want[120];
-        snprintf(want, sizeof want, "receipt field 'request_id' is not valid UTF-8 (byte %zu)", UTF8[i].bad);
+        snprintf(want, sizeof want, "receipt field 'request_id' is not valid UTF-8 (byte %zu)",
+                 UTF8[i].bad);
         expect_seal_fails(&t, VI_ERR_INVALID, want);
     }
     t = r;
-    assert_int_equal(vi_receipt_set_string(&t, "request_id", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", &err),
-                     VI_OK);
+    assert_int_equal(
+        vi_receipt_set_string(&t, "request_id", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", &err),
+        VI_OK);
     assert_int_equal(vi_receipt_seal(&t, NULL, &err), VI_OK);
     assert_int_equal(vi_receipt_check(&t, NULL, NULL, &err), VI_OK);
 
@@ -430,8 +442,9 @@ static void test_validation(void **state)
     vi_receipt_param p = t.params[0];
     t.params[0] = t.params[1];
     t.params[1] = p;
-    expect_seal_fails(&t, VI_ERR_INVALID,
-                      "receipt parameters are not sorted and unique: 'binary_data' follows 'outputs'");
+    expect_seal_fails(
+        &t, VI_ERR_INVALID,
+        "receipt parameters are not sorted and unique: 'binary_data' follows 'outputs'");
     t = r;
     memset(t.engine_id, 'e', sizeof t.engine_id);
     expect_seal_fails(&t, VI_ERR_INVALID, "receipt field 'engine_id' is not NUL-terminated");
@@ -456,23 +469,25 @@ static void test_validation(void **state)
 /* ==== JSON ==== */
 
 /* The golden receipt as JSON (JSON_COMPACT), field order as written. */
-#define GOLDEN_JSON \
-    "{\"format_version\":1," \
-    "\"model_name\":\"tiny\"," \
-    "\"model_version\":\"1\"," \
-    "\"model_digest\":\"3fc5bcd124e74e81e658ed557a01faeda238d767b57e6b28cd04bb262eb7412a\"," \
-    "\"input_digest\":\"ec4aa817a975a0f79fe401ae845e15509133992ac3e40118bee68a3f3e812b8e\"," \
-    "\"output_digest\":\"848466fdbeef5d91360cb2571d0256597664f4c1ebf7d6cab0c2afef18326759\"," \
-    "\"engine_id\":\"verinfer/0.1.0 order/1 backend/cpu isa/avx512\"," \
-    "\"order_version\":1," \
-    "\"mode\":\"exact\"," \
-    "\"request_id\":\"req-42\"," \
-    "\"parameters\":{\"binary_data\":\"false\"," \
-    "\"outputs\":\"logits\"}," \
-    "\"created\":\"2026-11-25T10:00:00Z\"," \
-    "\"receipt_digest\":\"77f5e3516bdfeca42df0ede38a095f3fc4b9cba5b517a7786a9fad2842e05a37\"," \
-    "\"signature\":\"33ce38e50b71496a6d88c33b42165278b33defea1fd3cc045a07e6df41e5ce549ca2d832ffc1cbcdfca40cd0e31d7bb996de1f9c9c8d55001549f426d4d9890f\"," \
-    "\"public_key\":\"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\"," \
+#define GOLDEN_JSON                                                                                \
+    "{\"format_version\":1,"                                                                       \
+    "\"model_name\":\"tiny\","                                                                     \
+    "\"model_version\":\"1\","                                                                     \
+    "\"model_digest\":\"3fc5bcd124e74e81e658ed557a01faeda238d767b57e6b28cd04bb262eb7412a\","       \
+    "\"input_digest\":\"ec4aa817a975a0f79fe401ae845e15509133992ac3e40118bee68a3f3e812b8e\","       \
+    "\"output_digest\":\"848466fdbeef5d91360cb2571d0256597664f4c1ebf7d6cab0c2afef18326759\","      \
+    "\"engine_id\":\"verinfer/0.1.0 order/1 backend/cpu isa/avx512\","                             \
+    "\"order_version\":1,"                                                                         \
+    "\"mode\":\"exact\","                                                                          \
+    "\"request_id\":\"req-42\","                                                                   \
+    "\"parameters\":{\"binary_data\":\"false\","                                                   \
+    "\"outputs\":\"logits\"},"                                                                     \
+    "\"created\":\"2026-11-25T10:00:00Z\","                                                        \
+    "\"receipt_digest\":\"77f5e3516bdfeca42df0ede38a095f3fc4b9cba5b517a7786a9fad2842e05a37\","     \
+    "\"signature\":"                                                                               \
+    "\"33ce38e50b71496a6d88c33b42165278b33defea1fd3cc045a07e6df41e5ce549ca2d832ffc1cbcdfca40cd0e3" \
+    "1d7bb996de1f9c9c8d55001549f426d4d9890f\","                                                    \
+    "\"public_key\":\"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\","         \
     "\"signature_algorithm\":\"ed25519\"}"
 
 static char *dump(const json_t *j)
@@ -559,25 +574,38 @@ static void test_json_strict(void **state)
     (void)state;
     static const json_case CASES[] = {
         {"created", NULL, VI_ERR_INVALID, "receipt field 'created' is missing"},
-        {"signature_algorithm", NULL, VI_ERR_INVALID, "receipt field 'signature_algorithm' is missing"},
+        {"signature_algorithm", NULL, VI_ERR_INVALID,
+         "receipt field 'signature_algorithm' is missing"},
         {"extra", "1", VI_ERR_INVALID, "receipt has an unknown field 'extra'"},
-        {"format_version", "\"1\"", VI_ERR_INVALID, "receipt field 'format_version' must be an integer (got string)"},
-        {"format_version", "-1", VI_ERR_INVALID, "receipt field 'format_version' is -1, outside [0, 4294967295]"},
-        {"order_version", "1.0", VI_ERR_INVALID, "receipt field 'order_version' must be an integer (got number)"},
-        {"model_name", "null", VI_ERR_INVALID, "receipt field 'model_name' must be a string (got null)"},
+        {"format_version", "\"1\"", VI_ERR_INVALID,
+         "receipt field 'format_version' must be an integer (got string)"},
+        {"format_version", "-1", VI_ERR_INVALID,
+         "receipt field 'format_version' is -1, outside [0, 4294967295]"},
+        {"order_version", "1.0", VI_ERR_INVALID,
+         "receipt field 'order_version' must be an integer (got number)"},
+        {"model_name", "null", VI_ERR_INVALID,
+         "receipt field 'model_name' must be a string (got null)"},
         {"mode", "5", VI_ERR_INVALID, "receipt field 'mode' must be a string (got integer)"},
-        {"created", "true", VI_ERR_INVALID, "receipt field 'created' must be a string (got boolean)"},
-        {"model_name", "\"a\\u0000b\"", VI_ERR_INVALID, "receipt field 'model_name' contains a NUL character"},
-        {"model_digest", "\"3fc5bcd124e74e81e658ed557a01faeda238d767b57e6b28cd04bb262eb7412\"", VI_ERR_INVALID,
+        {"created", "true", VI_ERR_INVALID,
+         "receipt field 'created' must be a string (got boolean)"},
+        {"model_name", "\"a\\u0000b\"", VI_ERR_INVALID,
+         "receipt field 'model_name' contains a NUL character"},
+        {"model_digest", "\"3fc5bcd124e74e81e658ed557a01faeda238d767b57e6b28cd04bb262eb7412\"",
+         VI_ERR_INVALID,
          "receipt field 'model_digest' must be 64 lowercase hex characters (got 63 characters)"},
-        {"input_digest", "\"EC4aa817a975a0f79fe401ae845e15509133992ac3e40118bee68a3f3e812b8e\"", VI_ERR_INVALID,
+        {"input_digest", "\"EC4aa817a975a0f79fe401ae845e15509133992ac3e40118bee68a3f3e812b8e\"",
+         VI_ERR_INVALID,
          "receipt field 'input_digest' must be lowercase hex: character 0 is 'E' (0x45)"},
-        {"receipt_digest", "[]", VI_ERR_INVALID, "receipt field 'receipt_digest' must be a string (got array)"},
-        {"parameters", "[]", VI_ERR_INVALID, "receipt field 'parameters' must be an object (got array)"},
-        {"parameters", "{\"outputs\":3}", VI_ERR_INVALID, "receipt parameter 'outputs' must be a string (got integer)"},
+        {"receipt_digest", "[]", VI_ERR_INVALID,
+         "receipt field 'receipt_digest' must be a string (got array)"},
+        {"parameters", "[]", VI_ERR_INVALID,
+         "receipt field 'parameters' must be an object (got array)"},
+        {"parameters", "{\"outputs\":3}", VI_ERR_INVALID,
+         "receipt parameter 'outputs' must be a string (got integer)"},
         {"parameters", "{\"\":\"x\"}", VI_ERR_INVALID, "receipt parameter key is empty"},
         {"parameters",
-         "{\"a\":\"\",\"b\":\"\",\"c\":\"\",\"d\":\"\",\"e\":\"\",\"f\":\"\",\"g\":\"\",\"h\":\"\",\"i\":\"\","
+         "{\"a\":\"\",\"b\":\"\",\"c\":\"\",\"d\":\"\",\"e\":\"\",\"f\":\"\",\"g\":\"\",\"h\":\"\","
+         "\"i\":\"\","
          "\"j\":\"\",\"k\":\"\",\"l\":\"\",\"m\":\"\",\"n\":\"\",\"o\":\"\",\"p\":\"\",\"q\":\"\"}",
          VI_ERR_INVALID, "receipt field 'parameters' has 17 entries (at most 16)"},
         {"signature_algorithm", "\"rsa\"", VI_ERR_INVALID,
@@ -614,7 +642,8 @@ static void test_json_strict(void **state)
         memset(&err, 0, sizeof err);
         vi_status st = vi_receipt_from_json(j, &back, &err);
         if (st != c->st || strcmp(err.msg, c->msg) != 0)
-            fail_msg("case %zu (%s): got %d \"%s\", want %d \"%s\"", i, c->key, st, err.msg, c->st, c->msg);
+            fail_msg("case %zu (%s): got %d \"%s\", want %d \"%s\"", i, c->key, st, err.msg, c->st,
+                     c->msg);
         json_decref(j);
     }
     /* a string longer than its field */
@@ -779,8 +808,8 @@ static void test_batch_sign_and_check(void **state)
             assert_true(ossl_verifies(r->public_key, r->signature, &m));
             uint8_t path[VI_MERKLE_MAX_PATH][32];
             int len = -1;
-            assert_int_equal(vi_merkle_proof((const uint8_t(*)[32])leaves, (uint64_t)n,
-                                             (uint64_t)i, path, &len, &err),
+            assert_int_equal(vi_merkle_proof((const uint8_t(*)[32])leaves, (uint64_t)n, (uint64_t)i,
+                                             path, &len, &err),
                              VI_OK);
             assert_int_equal(r->batch_proof_len, len);
             assert_int_equal(vi_merkle_path_len((uint64_t)i, (uint64_t)n), len);
@@ -796,8 +825,8 @@ static void test_batch_sign_and_check(void **state)
             assert_string_equal(err.msg, want);
             assert_int_equal(vi_receipt_check(r, pub, &v, &err), VI_OK);
             assert_int_equal(vi_receipt_check(r, other, &v, &err), VI_ERR_VERIFY);
-            snprintf(want, sizeof want, "signature verifies, but public_key %s is not the trusted key",
-                     RFC8032_PUB);
+            snprintf(want, sizeof want,
+                     "signature verifies, but public_key %s is not the trusted key", RFC8032_PUB);
             assert_string_equal(err.msg, want);
             assert_json_round_trip(r);
         }
@@ -812,14 +841,14 @@ static void test_batch_sign_and_check(void **state)
 #define GOLDEN_BATCH_LEAF2 "43e48d8ec100393eb9d3c3b8ef24dcc8adb6570061a1ff4a51f77963f451fb55"
 #define GOLDEN_BATCH_NODE01 "c92a3fb5ad396d6a393168bd83e05393bf5c03b3b9d79315b2d1b4c3f19430e8"
 #define GOLDEN_BATCH_ROOT "33459a89b9cef084caf3a51bdb39ac1b21c96f42b634c18158dd9aa2801469d2"
-#define GOLDEN_BATCH_SIGNATURE                                                                    \
+#define GOLDEN_BATCH_SIGNATURE                                                                     \
     "45708125c75b5410630e62a16d68c71cfb367a98eff2015ba7f9057ddd98f432"                             \
     "3f6bf036df0e858c3a9e14b9f7cd2527392e60944ade195b169a5b9432398b08"
-#define GOLDEN_BATCH_JSON_TAIL                                                                    \
-    "\"signature\":\"" GOLDEN_BATCH_SIGNATURE "\","                                                 \
-    "\"public_key\":\"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\","       \
-    "\"signature_algorithm\":\"ed25519-merkle\","                                                 \
-    "\"batch\":{\"root\":\"" GOLDEN_BATCH_ROOT "\",\"index\":0,\"size\":3,"                         \
+#define GOLDEN_BATCH_JSON_TAIL                                                                     \
+    "\"signature\":\"" GOLDEN_BATCH_SIGNATURE "\","                                                \
+    "\"public_key\":\"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\","         \
+    "\"signature_algorithm\":\"ed25519-merkle\","                                                  \
+    "\"batch\":{\"root\":\"" GOLDEN_BATCH_ROOT "\",\"index\":0,\"size\":3,"                        \
     "\"proof\":[\"" GOLDEN_BATCH_LEAF1 "\",\"" GOLDEN_BATCH_LEAF2 "\"]}}"
 
 static void test_batch_golden(void **state)
@@ -1002,8 +1031,7 @@ static void test_batch_every_bit_flip_is_caught(void **state)
     const vi_receipt *r = &rs[TAMPER_LEAF];
     vi_error err;
     assert_int_equal(vi_receipt_check(r, NULL, NULL, &err), VI_OK);
-#define FLIP(field, len, want)                                                                    \
-    flip_bits_want(r, offsetof(vi_receipt, field), len, #field, want)
+#define FLIP(field, len, want) flip_bits_want(r, offsetof(vi_receipt, field), len, #field, want)
     FLIP(batch_root, 32, want_not_root);
     FLIP(batch_proof[0], 4 * 32, want_not_root);
     FLIP(batch_proof[4], 28 * 32, want_stray_proof_bytes);
@@ -1027,7 +1055,8 @@ static void test_batch_every_bit_flip_is_caught(void **state)
                                 "receipt is marked unsigned but carries a signature or public key");
         } else {
             char want[64];
-            snprintf(want, sizeof want, "unknown signature_algorithm %d", (int)t.signature_algorithm);
+            snprintf(want, sizeof want, "unknown signature_algorithm %d",
+                     (int)t.signature_algorithm);
             assert_string_equal(err.msg, want);
         }
     }
@@ -1226,15 +1255,16 @@ static void test_batch_json_strict(void **state)
     upper[0] = 'A';
     json_array_set_new(proof, 2, json_string(upper));
     assert_int_equal(vi_receipt_from_json(j, &back, &err), VI_ERR_INVALID);
-    assert_string_equal(err.msg,
-                        "receipt field 'batch.proof[2]' must be lowercase hex: character 0 is 'A' (0x41)");
+    assert_string_equal(
+        err.msg, "receipt field 'batch.proof[2]' must be lowercase hex: character 0 is 'A' (0x41)");
     json_decref(j);
     /* a batch-signed receipt without a signature */
     j = vi_receipt_to_json(r);
     json_object_set_new(j, "signature", json_string(""));
     assert_int_equal(vi_receipt_from_json(j, &back, &err), VI_ERR_INVALID);
-    assert_string_equal(err.msg,
-                        "receipt field 'signature' must be 128 lowercase hex characters (got 0 characters)");
+    assert_string_equal(
+        err.msg,
+        "receipt field 'signature' must be 128 lowercase hex characters (got 0 characters)");
     json_decref(j);
     /* a size that parses (leaf 4 of 12 has a 4-hash path too) is caught by the signature */
     j = vi_receipt_to_json(r);
@@ -1301,8 +1331,9 @@ static void test_key_generate_and_load(void **state)
         key = NULL;
         assert_int_equal(vi_key_load(path, &key, &err), VI_ERR_INVALID);
         assert_null(key);
-        snprintf(want, sizeof want, "key file '%s' is readable by others (mode %04o); run: chmod 600 %s",
-                 path, (unsigned)MODES[i], path);
+        snprintf(want, sizeof want,
+                 "key file '%s' is readable by others (mode %04o); run: chmod 600 %s", path,
+                 (unsigned)MODES[i], path);
         assert_string_equal(err.msg, want);
     }
     assert_int_equal(chmod(path, 0400), 0);
@@ -1325,7 +1356,9 @@ static void write_key(const char *path, EVP_PKEY *key, const EVP_CIPHER *cipher)
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     assert_int_equal(chmod(path, 0600), 0);
-    assert_int_equal(PEM_write_PrivateKey(f, key, cipher, (unsigned char *)"secret", cipher ? 6 : 0, NULL, NULL), 1);
+    assert_int_equal(
+        PEM_write_PrivateKey(f, key, cipher, (unsigned char *)"secret", cipher ? 6 : 0, NULL, NULL),
+        1);
     assert_int_equal(fclose(f), 0);
 }
 
@@ -1343,10 +1376,11 @@ static void test_key_rejects_bad_files(void **state)
     write_key(path, ec, NULL);
     assert_int_equal(vi_key_load(path, &key, &err), VI_ERR_INVALID);
     assert_null(key);
-    snprintf(want, sizeof want,
-             "key file '%s' holds a EC key; receipts are signed with Ed25519 only (generate one with: "
-             "verinfer keygen)",
-             path);
+    snprintf(
+        want, sizeof want,
+        "key file '%s' holds a EC key; receipts are signed with Ed25519 only (generate one with: "
+        "verinfer keygen)",
+        path);
     assert_string_equal(err.msg, want);
     unlink(path);
     EVP_PKEY_free(ec);

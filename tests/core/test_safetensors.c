@@ -58,10 +58,8 @@ static const uint8_t U8[2] = {0xab, 0xcd};
 static const int64_t SH_W[2] = {2, 3}, SH_B[1] = {3}, SH_E[2] = {0, 4}, SH_Q[1] = {2};
 
 static const vi_st_write WRITES[5] = {
-    {"weight", VI_DT_FP32, 2, SH_W, W},
-    {"b", VI_DT_FP16, 1, SH_B, B16},
-    {"ids", VI_DT_INT64, 0, NULL, &IDS},
-    {"empty", VI_DT_BF16, 2, SH_E, NULL},
+    {"weight", VI_DT_FP32, 2, SH_W, W},  {"b", VI_DT_FP16, 1, SH_B, B16},
+    {"ids", VI_DT_INT64, 0, NULL, &IDS}, {"empty", VI_DT_BF16, 2, SH_E, NULL},
     {"q\"\\", VI_DT_UINT8, 1, SH_Q, U8},
 };
 
@@ -187,9 +185,10 @@ static void test_empty_file_and_metadata(void **state)
     vi_safetensors_close(&st);
     free(img);
 
-    unsigned char *b = image("{\"__metadata__\":{\"format\":\"pt\"},\"a\":{\"dtype\":\"I8\",\"shape\":"
-                             "[3],\"data_offsets\":[0,3]}}",
-                             3, &len);
+    unsigned char *b =
+        image("{\"__metadata__\":{\"format\":\"pt\"},\"a\":{\"dtype\":\"I8\",\"shape\":"
+              "[3],\"data_offsets\":[0,3]}}",
+              3, &len);
     assert_int_equal(vi_safetensors_parse(&st, b, len, &err), VI_OK);
     assert_int_equal(st.n_tensors, 1);
     assert_string_equal(st.tensors[0].name, "a");
@@ -220,7 +219,7 @@ static void test_reject_framing(void **state)
     expect_fail(" {}", 0, VI_ERR_INVALID, "does not start with '{'");
     expect_fail("{\"a\xff\":1}", 0, VI_ERR_INVALID, "header is not valid UTF-8 (byte 3 ");
     expect_fail("{\"\xc0\xaf\":1}", 0, VI_ERR_INVALID, "not valid UTF-8 (byte 2 "); /* overlong */
-    expect_fail("{\"\xed\xa0\x80\":1}", 0, VI_ERR_INVALID, "not valid UTF-8"); /* surrogate */
+    expect_fail("{\"\xed\xa0\x80\":1}", 0, VI_ERR_INVALID, "not valid UTF-8");      /* surrogate */
     expect_fail("{\"a\":", 0, VI_ERR_INVALID, "header is not valid JSON");
     expect_fail("{} x", 0, VI_ERR_INVALID, "header is not valid JSON");
     expect_fail("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
@@ -235,21 +234,26 @@ typedef struct {
     const char *frag;
 } reject_case;
 
-#define E(name, dt, shape, offs) "\"" name "\":{\"dtype\":\"" dt "\",\"shape\":" shape ",\"data_offsets\":" offs "}"
+#define E(name, dt, shape, offs)                                                                   \
+    "\"" name "\":{\"dtype\":\"" dt "\",\"shape\":" shape ",\"data_offsets\":" offs "}"
 
 static const reject_case ENTRY_CASES[] = {
     {"{" E("a", "F33", "[1]", "[0,4]") "}", 4, VI_ERR_INVALID,
-     "tensor 'a': unknown dtype 'F33' (supported: F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL)"},
+     "tensor 'a': unknown dtype 'F33' (supported: F32, F16, BF16, F64, I64, I32, I16, I8, U8, "
+     "BOOL)"},
     {"{" E("a", "U32", "[1]", "[0,4]") "}", 4, VI_ERR_UNSUPPORTED,
      "tensor 'a': unsupported dtype 'U32'"},
     {"{" E("a", "f32", "[1]", "[0,4]") "}", 4, VI_ERR_INVALID, "unknown dtype 'f32'"},
     {"{\"a\":{\"dtype\":4,\"shape\":[1],\"data_offsets\":[0,4]}}", 4, VI_ERR_INVALID,
      "tensor 'a': \"dtype\" must be a string"},
-    {"{" E("a", "F32", "[-1]", "[0,4]") "}", 4, VI_ERR_INVALID, "tensor 'a': shape[0] is negative (-1)"},
+    {"{" E("a", "F32", "[-1]", "[0,4]") "}", 4, VI_ERR_INVALID,
+     "tensor 'a': shape[0] is negative (-1)"},
     {"{" E("a", "F32", "[1,1,1,1,1,1,1,1,1]", "[0,4]") "}", 4, VI_ERR_LIMIT,
      "tensor 'a': shape has 9 dimensions (at most 8)"},
-    {"{" E("a", "F32", "[1.0]", "[0,4]") "}", 4, VI_ERR_INVALID, "tensor 'a': shape[0] is not an integer"},
-    {"{" E("a", "F32", "{}", "[0,4]") "}", 4, VI_ERR_INVALID, "tensor 'a': \"shape\" must be an array"},
+    {"{" E("a", "F32", "[1.0]", "[0,4]") "}", 4, VI_ERR_INVALID,
+     "tensor 'a': shape[0] is not an integer"},
+    {"{" E("a", "F32", "{}", "[0,4]") "}", 4, VI_ERR_INVALID,
+     "tensor 'a': \"shape\" must be an array"},
     {"{" E("a", "F64", "[4294967296,4294967296,4]", "[0,8]") "}", 8, VI_ERR_LIMIT,
      "tensor 'a': element count overflows 64 bits"},
     {"{" E("a", "F32", "[4611686018427387904]", "[0,8]") "}", 8, VI_ERR_LIMIT,
@@ -283,9 +287,10 @@ static const reject_case ENTRY_CASES[] = {
      "tensor 'a': missing \"data_offsets\""},
     {"{\"a\":3}", 0, VI_ERR_INVALID, "tensor 'a': entry is not an object"},
     {"{" E("", "F32", "[1]", "[0,4]") "}", 4, VI_ERR_INVALID, "header: a tensor has an empty name"},
-    {"{" E("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-           "F32", "[1]", "[0,4]") "}",
+    {"{" E(
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+         "F32", "[1]", "[0,4]") "}",
      4, VI_ERR_LIMIT, "name is 128 bytes (at most 127)"},
     {"{\"__metadata__\":{\"k\":1}}", 0, VI_ERR_INVALID,
      "header: \"__metadata__\" value of 'k' is not a string"},
@@ -339,8 +344,7 @@ static void test_open_errors(void **state)
     assert_int_equal(vt_write_file(path, "abc", 3), 0);
     assert_int_equal(vi_safetensors_open(&st, path, &err), VI_ERR_INVALID);
     char want[700];
-    snprintf(want, sizeof want, "%s: file is 3 bytes, shorter than the 8-byte header length",
-             path);
+    snprintf(want, sizeof want, "%s: file is 3 bytes, shorter than the 8-byte header length", path);
     assert_string_equal(err.msg, want);
     unlink(path);
 

@@ -41,8 +41,7 @@ static void test_modes(void **state)
 }
 
 /* Loads a generated model whose model.json gets `extra` top-level members. */
-static vi_status load_with(const vi_gen_options *opt, const char *extra, vi_model *m,
-                           vi_error *err)
+static vi_status load_with(const vi_gen_options *opt, const char *extra, vi_model *m, vi_error *err)
 {
     char dir[512], path[700];
     vt_tmpdir("tolerance", dir, sizeof dir);
@@ -88,8 +87,9 @@ static void test_depth_rule(void **state)
     vi_model_free(&m);
     /* model.json overrides */
     vi_gen_options_default(&opt);
-    assert_int_equal(load_with(&opt, "\"mode\": \"fast\", \"fast_tolerance\": "
-                                     "{\"atol\": 0.5, \"rtol\": 1e-3}",
+    assert_int_equal(load_with(&opt,
+                               "\"mode\": \"fast\", \"fast_tolerance\": "
+                               "{\"atol\": 0.5, \"rtol\": 1e-3}",
                                &m, &err),
                      VI_OK);
     assert_int_equal(m.graph.mode.fast, 1);
@@ -117,7 +117,7 @@ static void test_manifest_mode_errors(void **state)
         {"\"fast_tolerance\": 0.1",
          "\"fast_tolerance\" must be an object {\"rtol\": ..., \"atol\": ...}"},
         {"\"fast_tolerance\": {\"rtol\": 0.1}", "\"fast_tolerance\".\"atol\" must be a finite "
-                                                 "number >= 0"},
+                                                "number >= 0"},
         {"\"fast_tolerance\": {\"rtol\": -0.1, \"atol\": 0}",
          "\"fast_tolerance\".\"rtol\" must be a finite number >= 0"},
         {"\"fast_tolerance\": {\"rtol\": \"1\", \"atol\": 0}",
@@ -143,8 +143,9 @@ static void test_text_form(void **state)
     static const struct {
         double v;
         const char *text;
-    } F[] = {{0.0, "0"}, {3 * 0x1p-7, "0.0234375"}, {1e-3, "0.001"}, {0.1, "0.1"},
-             {1.0 / 3.0, "0.3333333333333333"}, {1e-30, "1e-30"}, {5.0, "5"}};
+    } F[] = {{0.0, "0"},   {3 * 0x1p-7, "0.0234375"},         {1e-3, "0.001"},
+             {0.1, "0.1"}, {1.0 / 3.0, "0.3333333333333333"}, {1e-30, "1e-30"},
+             {5.0, "5"}};
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++) {
         vi_tolerance_format(F[i].v, buf);
         assert_string_equal(buf, F[i].text);

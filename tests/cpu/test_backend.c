@@ -50,9 +50,10 @@ typedef enum {
 } test_op;
 
 static const char *const OP_NAMES[T_COUNT] = {
-    "linear",  "linear+bias", "matmul",  "add",        "add(bcast)", "mul",
-    "mul(bcast)", "relu",     "gelu",    "gelu(tanh)", "tanh",       "sigmoid",
-    "softmax", "layer_norm",  "layer_norm+beta", "rms_norm", "embedding", "argmax"};
+    "linear",   "linear+bias", "matmul",  "add",        "add(bcast)",
+    "mul",      "mul(bcast)",  "relu",    "gelu",       "gelu(tanh)",
+    "tanh",     "sigmoid",     "softmax", "layer_norm", "layer_norm+beta",
+    "rms_norm", "embedding",   "argmax"};
 
 /* One problem: an op with fixed weights/shape per row; `rows` varies per run.
  * Per row: x holds xw floats (ids: one int64), x2 holds x2w floats (the second
@@ -60,10 +61,10 @@ static const char *const OP_NAMES[T_COUNT] = {
  * argmax). */
 typedef struct problem {
     test_op op;
-    int64_t D;       /* row width (K for linear/matmul) */
-    int64_t N, M;    /* linear/matmul output width; matmul rows per item */
-    int out_in;      /* linear weight layout */
-    int64_t nb, V;   /* broadcast length; embedding table rows */
+    int64_t D;     /* row width (K for linear/matmul) */
+    int64_t N, M;  /* linear/matmul output width; matmul rows per item */
+    int out_in;    /* linear weight layout */
+    int64_t nb, V; /* broadcast length; embedding table rows */
     int64_t xw, x2w, ow;
     float *w, *bias, *gamma, *beta, *bv, *table;
     float eps;
@@ -93,8 +94,8 @@ static float *rvec(vt_rng *r, int64_t n, float lo, float hi)
 /* Sprinkles NaN, +-inf and -0 over about one element in `every`. */
 static void sprinkle(vt_rng *r, float *v, int64_t n, int every)
 {
-    static const uint32_t SP[] = {0x7fc00000u, 0xffc12345u, 0x7f800001u, 0x7f800000u,
-                                  0xff800000u, 0x80000000u};
+    static const uint32_t SP[] = {0x7fc00000u, 0xffc12345u, 0x7f800001u,
+                                  0x7f800000u, 0xff800000u, 0x80000000u};
     for (int64_t i = 0; i < n; i++)
         if (vt_range(r, 0, every - 1) == 0)
             v[i] = vi_bits_f32(SP[vt_range(r, 0, 5)]);
@@ -168,7 +169,9 @@ static void problem_init(problem *p, test_op op, int64_t D, vt_rng *r)
         p->ow = p->M * p->N;
         break;
     case T_ADD:
-    case T_MUL: p->x2w = D; break;
+    case T_MUL:
+        p->x2w = D;
+        break;
     case T_ADD_BCAST:
     case T_MUL_BCAST: {
         /* the largest divisor of D below D (1 for a prime or D == 1) */
@@ -194,8 +197,11 @@ static void problem_init(problem *p, test_op op, int64_t D, vt_rng *r)
         sprinkle(r, p->table, p->V * D, 50);
         p->xw = 1;
         break;
-    case T_ARGMAX: p->ow = 1; break;
-    default: break;
+    case T_ARGMAX:
+        p->ow = 1;
+        break;
+    default:
+        break;
     }
 }
 
@@ -240,25 +246,41 @@ static vi_status run_op(int c, const problem *p, int64_t rows, const float *x, c
     int64_t n = rows * p->D;
     switch (p->op) {
     case T_LINEAR:
-    case T_LINEAR_BIAS: return b->linear(b, p->prep[c], x, rows, y);
-    case T_MATMUL: return b->matmul(b, x, x2, rows, p->M, p->D, p->N, y);
-    case T_ADD: return b->binary(b, VI_OP_ADD, x, n, x2, n, y);
-    case T_MUL: return b->binary(b, VI_OP_MUL, x, n, x2, n, y);
-    case T_ADD_BCAST: return b->binary(b, VI_OP_ADD, x, n, p->bv, p->nb, y);
-    case T_MUL_BCAST: return b->binary(b, VI_OP_MUL, x, n, p->bv, p->nb, y);
-    case T_RELU: return b->unary(b, VI_OP_RELU, 0, x, n, y);
-    case T_GELU: return b->unary(b, VI_OP_GELU, 0, x, n, y);
-    case T_GELU_TANH: return b->unary(b, VI_OP_GELU, 1, x, n, y);
-    case T_TANH: return b->unary(b, VI_OP_TANH, 0, x, n, y);
-    case T_SIGMOID: return b->unary(b, VI_OP_SIGMOID, 0, x, n, y);
-    case T_SOFTMAX: return b->softmax(b, x, rows, p->D, y);
+    case T_LINEAR_BIAS:
+        return b->linear(b, p->prep[c], x, rows, y);
+    case T_MATMUL:
+        return b->matmul(b, x, x2, rows, p->M, p->D, p->N, y);
+    case T_ADD:
+        return b->binary(b, VI_OP_ADD, x, n, x2, n, y);
+    case T_MUL:
+        return b->binary(b, VI_OP_MUL, x, n, x2, n, y);
+    case T_ADD_BCAST:
+        return b->binary(b, VI_OP_ADD, x, n, p->bv, p->nb, y);
+    case T_MUL_BCAST:
+        return b->binary(b, VI_OP_MUL, x, n, p->bv, p->nb, y);
+    case T_RELU:
+        return b->unary(b, VI_OP_RELU, 0, x, n, y);
+    case T_GELU:
+        return b->unary(b, VI_OP_GELU, 0, x, n, y);
+    case T_GELU_TANH:
+        return b->unary(b, VI_OP_GELU, 1, x, n, y);
+    case T_TANH:
+        return b->unary(b, VI_OP_TANH, 0, x, n, y);
+    case T_SIGMOID:
+        return b->unary(b, VI_OP_SIGMOID, 0, x, n, y);
+    case T_SOFTMAX:
+        return b->softmax(b, x, rows, p->D, y);
     case T_LAYER_NORM:
     case T_LAYER_NORM_BETA:
         return b->layer_norm(b, x, rows, p->D, p->gamma, p->beta, p->eps, y);
-    case T_RMS_NORM: return b->rms_norm(b, x, rows, p->D, p->gamma, p->eps, y);
-    case T_EMBEDDING: return b->embedding(b, ids, rows, p->table, p->V, p->D, y);
-    case T_ARGMAX: return b->argmax(b, x, rows, p->D, out);
-    default: return VI_ERR_INTERNAL;
+    case T_RMS_NORM:
+        return b->rms_norm(b, x, rows, p->D, p->gamma, p->eps, y);
+    case T_EMBEDDING:
+        return b->embedding(b, ids, rows, p->table, p->V, p->D, y);
+    case T_ARGMAX:
+        return b->argmax(b, x, rows, p->D, out);
+    default:
+        return VI_ERR_INTERNAL;
     }
 }
 
@@ -273,30 +295,59 @@ static void run_direct(const problem *p, int64_t rows, const float *x, const int
     const vi_isa S = VI_ISA_SCALAR;
     switch (p->op) {
     case T_LINEAR:
-    case T_LINEAR_BIAS: vi_cpu_linear_ref(p->w, p->N, p->D, p->out_in, p->bias, x, rows, y); break;
+    case T_LINEAR_BIAS:
+        vi_cpu_linear_ref(p->w, p->N, p->D, p->out_in, p->bias, x, rows, y);
+        break;
     case T_MATMUL:
         for (int64_t i = 0; i < rows; i++)
             vi_cpu_linear_ref(x2 + i * p->x2w, p->N, p->D, 0, NULL, x + i * p->xw, p->M,
                               y + i * p->ow);
         break;
-    case T_ADD: vi_cpu_binary(VI_OP_ADD, x, x2, n, y, 0, n, S); break;
-    case T_MUL: vi_cpu_binary(VI_OP_MUL, x, x2, n, y, 0, n, S); break;
-    case T_ADD_BCAST: vi_cpu_binary(VI_OP_ADD, x, p->bv, p->nb, y, 0, n, S); break;
-    case T_MUL_BCAST: vi_cpu_binary(VI_OP_MUL, x, p->bv, p->nb, y, 0, n, S); break;
-    case T_RELU: vi_cpu_unary(VI_OP_RELU, 0, x, y, 0, n, S); break;
-    case T_GELU: vi_cpu_unary(VI_OP_GELU, 0, x, y, 0, n, S); break;
-    case T_GELU_TANH: vi_cpu_unary(VI_OP_GELU, 1, x, y, 0, n, S); break;
-    case T_TANH: vi_cpu_unary(VI_OP_TANH, 0, x, y, 0, n, S); break;
-    case T_SIGMOID: vi_cpu_unary(VI_OP_SIGMOID, 0, x, y, 0, n, S); break;
-    case T_SOFTMAX: vi_cpu_softmax(x, p->D, y, 0, rows, S); break;
+    case T_ADD:
+        vi_cpu_binary(VI_OP_ADD, x, x2, n, y, 0, n, S);
+        break;
+    case T_MUL:
+        vi_cpu_binary(VI_OP_MUL, x, x2, n, y, 0, n, S);
+        break;
+    case T_ADD_BCAST:
+        vi_cpu_binary(VI_OP_ADD, x, p->bv, p->nb, y, 0, n, S);
+        break;
+    case T_MUL_BCAST:
+        vi_cpu_binary(VI_OP_MUL, x, p->bv, p->nb, y, 0, n, S);
+        break;
+    case T_RELU:
+        vi_cpu_unary(VI_OP_RELU, 0, x, y, 0, n, S);
+        break;
+    case T_GELU:
+        vi_cpu_unary(VI_OP_GELU, 0, x, y, 0, n, S);
+        break;
+    case T_GELU_TANH:
+        vi_cpu_unary(VI_OP_GELU, 1, x, y, 0, n, S);
+        break;
+    case T_TANH:
+        vi_cpu_unary(VI_OP_TANH, 0, x, y, 0, n, S);
+        break;
+    case T_SIGMOID:
+        vi_cpu_unary(VI_OP_SIGMOID, 0, x, y, 0, n, S);
+        break;
+    case T_SOFTMAX:
+        vi_cpu_softmax(x, p->D, y, 0, rows, S);
+        break;
     case T_LAYER_NORM:
     case T_LAYER_NORM_BETA:
         vi_cpu_layer_norm(x, p->D, p->gamma, p->beta, p->eps, y, 0, rows, S);
         break;
-    case T_RMS_NORM: vi_cpu_rms_norm(x, p->D, p->gamma, p->eps, y, 0, rows, S); break;
-    case T_EMBEDDING: vi_cpu_embedding(ids, p->table, p->D, y, 0, rows); break;
-    case T_ARGMAX: vi_cpu_argmax(x, p->D, out, 0, rows, S); break;
-    default: break;
+    case T_RMS_NORM:
+        vi_cpu_rms_norm(x, p->D, p->gamma, p->eps, y, 0, rows, S);
+        break;
+    case T_EMBEDDING:
+        vi_cpu_embedding(ids, p->table, p->D, y, 0, rows);
+        break;
+    case T_ARGMAX:
+        vi_cpu_argmax(x, p->D, out, 0, rows, S);
+        break;
+    default:
+        break;
     }
 }
 
@@ -391,8 +442,8 @@ static void test_configs_match_scalar(void **state)
     (void)state;
     /* (rows, D): the row lengths of interest, then a large one that splits into
      * several tasks (elementwise blocks of 16384, row blocks of ~16384 elements) */
-    static const int64_t SHAPES[][2] = {{1, 1},  {3, 15},  {5, 16},  {2, 17},
-                                        {4, 1000}, {0, 0}, {0, 0}, {41, 2500}};
+    static const int64_t SHAPES[][2] = {{1, 1},    {3, 15}, {5, 16}, {2, 17},
+                                        {4, 1000}, {0, 0},  {0, 0},  {41, 2500}};
     vt_rng r = {101};
     int64_t n_checked = 0;
     for (int op = 0; op < T_COUNT; op++) {
@@ -412,8 +463,7 @@ static void test_configs_match_scalar(void **state)
             n_checked += 2;
         }
     }
-    print_message("%lld op/shape cases x %d backends bit-identical\n", (long long)n_checked,
-                  N_CFG);
+    print_message("%lld op/shape cases x %d backends bit-identical\n", (long long)n_checked, N_CFG);
 }
 
 /* ==== a row alone == that row at every position of batches of 1..64 ==== */
@@ -565,10 +615,8 @@ static void test_bad_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_configs_match_scalar),
-        cmocka_unit_test(test_batch_position),
-        cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_create_and_memory),
+        cmocka_unit_test(test_configs_match_scalar), cmocka_unit_test(test_batch_position),
+        cmocka_unit_test(test_bad_arguments),        cmocka_unit_test(test_create_and_memory),
         cmocka_unit_test(test_create_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

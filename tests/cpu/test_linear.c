@@ -61,8 +61,7 @@ static float *rand_vec(vt_rng *rng, int64_t n, float lo, float hi)
 }
 
 /* Asserts a == b bit for bit, naming the first differing element. */
-static void assert_same_bits(const float *a, const float *b, int64_t M, int64_t N,
-                             const char *what)
+static void assert_same_bits(const float *a, const float *b, int64_t M, int64_t N, const char *what)
 {
     if (memcmp(a, b, (size_t)(M * N) * sizeof(float)) == 0)
         return;
@@ -107,8 +106,8 @@ static void test_accuracy_vs_float64(void **state)
 {
     (void)state;
     vt_rng rng = {101};
-    static const int64_t shapes[][3] = {{3, 5, 1},     {4, 33, 7},     {5, 50, 128},
-                                        {7, 97, 129},  {2, 64, 1000},  {9, 130, 2048},
+    static const int64_t shapes[][3] = {{3, 5, 1},      {4, 33, 7},    {5, 50, 128},
+                                        {7, 97, 129},   {2, 64, 1000}, {9, 130, 2048},
                                         {1, 257, 4096}, {16, 48, 777}, {70, 31, 300}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int64_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
@@ -138,8 +137,8 @@ static void test_accuracy_vs_float64(void **state)
                 if (!(e <= bound))
                     fail_msg("M=%lld N=%lld K=%lld: y[%lld, %lld] = %.9g, float64 %.17g, "
                              "error %.3g > bound %.3g",
-                             (long long)M, (long long)N, (long long)K, (long long)m,
-                             (long long)n, (double)y[m * N + n], ref, e, bound);
+                             (long long)M, (long long)N, (long long)K, (long long)m, (long long)n,
+                             (double)y[m * N + n], ref, e, bound);
             }
         vi_cpu_linear_free(lw);
         gbuf_free(y);
@@ -306,8 +305,8 @@ static void test_threads_identical(void **state)
     (void)state;
     vt_rng rng = {505};
     /* large enough for several row blocks and panel blocks */
-    static const int64_t shapes[][3] = {{1, 1000, 300}, {5, 77, 129}, {200, 1100, 260},
-                                        {97, 48, 3},    {8, 2000, 64}};
+    static const int64_t shapes[][3] = {
+        {1, 1000, 300}, {5, 77, 129}, {200, 1100, 260}, {97, 48, 3}, {8, 2000, 64}};
     vi_pool *pools[5] = {NULL};
     vi_error err = {{0}};
     for (int t = 1; t <= 4; t++) {
@@ -380,9 +379,8 @@ static void test_nan_canonical_and_zero_sign(void **state)
                 fail_msg("%s: zero row y[0, %lld] = 0x%08x, expected +0", vi_isa_name(ISAS[i]),
                          (long long)n, vi_f32_bits(y[n]));
             if (vi_f32_bits(y[N + n]) != VI_CANON_NAN_BITS)
-                fail_msg("%s: NaN row y[1, %lld] = 0x%08x, expected 0x%08x",
-                         vi_isa_name(ISAS[i]), (long long)n, vi_f32_bits(y[N + n]),
-                         VI_CANON_NAN_BITS);
+                fail_msg("%s: NaN row y[1, %lld] = 0x%08x, expected 0x%08x", vi_isa_name(ISAS[i]),
+                         (long long)n, vi_f32_bits(y[N + n]), VI_CANON_NAN_BITS);
             uint32_t want2 = n == 7 ? VI_CANON_NAN_BITS : 0xff800000u; /* -inf elsewhere */
             if (vi_f32_bits(y[2 * N + n]) != want2)
                 fail_msg("%s: inf row y[2, %lld] = 0x%08x, expected 0x%08x", vi_isa_name(ISAS[i]),

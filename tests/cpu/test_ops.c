@@ -79,8 +79,8 @@ static void check_reductions(const float *v, int64_t n)
         const vi_cpu_kern *kk = vi_cpu_kern_for(ISAS[k]);
         float got[4] = {kk->rowsum(v, n), kk->rowsumsq(v, n), kk->rowsumsqdev(v, n, mean),
                         n > 0 ? kk->rowmax(v, n) : 0.0f};
-        float want[4] = {vi_rowsum_ref(v, n), vi_rowsumsq_ref(v, n),
-                         vi_rowsumsqdev_ref(v, n, mean), n > 0 ? vi_rowmax_ref(v, n) : 0.0f};
+        float want[4] = {vi_rowsum_ref(v, n), vi_rowsumsq_ref(v, n), vi_rowsumsqdev_ref(v, n, mean),
+                         n > 0 ? vi_rowmax_ref(v, n) : 0.0f};
         for (int j = 0; j < 4; j++) {
             if (want[j] != want[j] && j < 3) {
                 /* which NaN a sum carries is not specified (ops canonicalise) */
@@ -110,8 +110,8 @@ static void test_reductions_match_order(void **state)
         check_reductions(v, n);
     }
     /* special values at every position of a 33-element row */
-    static const uint32_t SPECIAL[] = {0x7f800000u, 0xff800000u, 0x80000000u, 0x00000000u,
-                                       0x7fc12345u, 0xffa00001u};
+    static const uint32_t SPECIAL[] = {0x7f800000u, 0xff800000u, 0x80000000u,
+                                       0x00000000u, 0x7fc12345u, 0xffa00001u};
     for (size_t s = 0; s < sizeof SPECIAL / sizeof SPECIAL[0]; s++)
         for (int64_t at = 0; at < 33; at++) {
             fill(&r, v, 33, -1.0f, 1.0f);
@@ -259,7 +259,6 @@ static void check_unary_specials(vi_op op, int gelu_tanh, const special *s, size
     }
 }
 
-
 static void test_unary_specials(void **state)
 {
     (void)state;
@@ -269,19 +268,27 @@ static void test_unary_specials(void **state)
     const uint32_t B_MONE = 0xbf800000u, B_HALF = 0x3f000000u, B_TEN = 0x41200000u;
     const uint32_t B_MTEN = 0xc1200000u, B_DEN = 0x00000001u, B_MDEN = 0x80000001u;
 
-    const special relu[] = {{B_PZ, B_PZ},     {B_NZ, B_PZ},     {B_ONE, B_ONE},
-                            {B_MONE, B_PZ},   {B_PINF, B_PINF}, {B_NINF, B_PZ},
-                            {B_NAN1, CANON},  {B_SNAN, CANON},  {B_DEN, B_DEN},
-                            {B_MDEN, B_PZ}};
+    const special relu[] = {{B_PZ, B_PZ},     {B_NZ, B_PZ},   {B_ONE, B_ONE},  {B_MONE, B_PZ},
+                            {B_PINF, B_PINF}, {B_NINF, B_PZ}, {B_NAN1, CANON}, {B_SNAN, CANON},
+                            {B_DEN, B_DEN},   {B_MDEN, B_PZ}};
     check_unary_specials(VI_OP_RELU, 0, relu, sizeof relu / sizeof relu[0], "relu");
 
-    const special sig[] = {{B_PZ, B_HALF},   {B_NZ, B_HALF},  {B_PINF, B_ONE},
-                           {B_NINF, B_PZ},   {B_NAN1, CANON}, {B_SNAN, CANON},
-                           {0x43480000u /* 200 */, B_ONE}, {0xc3480000u /* -200 */, B_PZ}};
+    const special sig[] = {{B_PZ, B_HALF},
+                           {B_NZ, B_HALF},
+                           {B_PINF, B_ONE},
+                           {B_NINF, B_PZ},
+                           {B_NAN1, CANON},
+                           {B_SNAN, CANON},
+                           {0x43480000u /* 200 */, B_ONE},
+                           {0xc3480000u /* -200 */, B_PZ}};
     check_unary_specials(VI_OP_SIGMOID, 0, sig, sizeof sig / sizeof sig[0], "sigmoid");
 
-    const special th[] = {{B_PZ, B_PZ},    {B_PINF, B_ONE}, {B_NINF, B_MONE},
-                          {B_NAN1, CANON}, {B_SNAN, CANON}, {0x41a00000u /* 20 */, B_ONE},
+    const special th[] = {{B_PZ, B_PZ},
+                          {B_PINF, B_ONE},
+                          {B_NINF, B_MONE},
+                          {B_NAN1, CANON},
+                          {B_SNAN, CANON},
+                          {0x41a00000u /* 20 */, B_ONE},
                           {0xc1a00000u /* -20 */, B_MONE}};
     check_unary_specials(VI_OP_TANH, 0, th, sizeof th / sizeof th[0], "tanh");
     /* the sign of tanh(-0) is vi_tanhf's (core/vmath.h); the op adds nothing */
@@ -300,10 +307,10 @@ static void test_binary_specials(void **state)
     (void)state;
     const float a[] = {INFINITY, -0.0f, -0.0f, nanp(0xffc12345u), 3e38f, 0.0f, -2.0f, 1.0f};
     const float b[] = {-INFINITY, -0.0f, 0.0f, 1.0f, 3e38f, INFINITY, INFINITY, nanp(0x7f800001u)};
-    const uint32_t add[] = {CANON, 0x80000000u, 0x00000000u, CANON,
+    const uint32_t add[] = {CANON,       0x80000000u, 0x00000000u, CANON,
                             0x7f800000u, 0x7f800000u, 0x7f800000u, CANON};
     const uint32_t mul[] = {0xff800000u, 0x00000000u, 0x80000000u, CANON,
-                            0x7f800000u, CANON, 0xff800000u, CANON};
+                            0x7f800000u, CANON,       0xff800000u, CANON};
     float y[8];
     for (int k = 0; k < N_ISAS; k++) {
         if (!vi_isa_supported(ISAS[k]))
@@ -558,10 +565,18 @@ static float spec_sum(const float *v, int64_t n, int kind, float mean)
         float d = v[i] - mean;
         float *a = &s[i % 16];
         switch (kind) {
-        case 0: *a = *a + v[i]; break;
-        case 1: *a = fmaf(v[i], v[i], *a); break;
-        case 2: *a = fmaf(d, d, *a); break;
-        default: *a = vi_max_nan(*a, v[i]); break;
+        case 0:
+            *a = *a + v[i];
+            break;
+        case 1:
+            *a = fmaf(v[i], v[i], *a);
+            break;
+        case 2:
+            *a = fmaf(d, d, *a);
+            break;
+        default:
+            *a = vi_max_nan(*a, v[i]);
+            break;
         }
     }
     return lanes16(s, kind == 3);
@@ -585,15 +600,33 @@ static void test_formulas_exact(void **state)
         vi_isa isa = ISAS[k];
         for (int op = 0; op < 9; op++) {
             switch (op) {
-            case 0: vi_cpu_unary(VI_OP_RELU, 0, x, y, 0, n, isa); break;
-            case 1: vi_cpu_unary(VI_OP_GELU, 0, x, y, 0, n, isa); break;
-            case 2: vi_cpu_unary(VI_OP_GELU, 1, x, y, 0, n, isa); break;
-            case 3: vi_cpu_unary(VI_OP_TANH, 0, x, y, 0, n, isa); break;
-            case 4: vi_cpu_unary(VI_OP_SIGMOID, 0, x, y, 0, n, isa); break;
-            case 5: vi_cpu_softmax(x, D, y, 0, 3, isa); break;
-            case 6: vi_cpu_layer_norm(x, D, g, NULL, eps, y, 0, 3, isa); break;
-            case 7: vi_cpu_layer_norm(x, D, g, b, eps, y, 0, 3, isa); break;
-            default: vi_cpu_rms_norm(x, D, g, eps, y, 0, 3, isa); break;
+            case 0:
+                vi_cpu_unary(VI_OP_RELU, 0, x, y, 0, n, isa);
+                break;
+            case 1:
+                vi_cpu_unary(VI_OP_GELU, 0, x, y, 0, n, isa);
+                break;
+            case 2:
+                vi_cpu_unary(VI_OP_GELU, 1, x, y, 0, n, isa);
+                break;
+            case 3:
+                vi_cpu_unary(VI_OP_TANH, 0, x, y, 0, n, isa);
+                break;
+            case 4:
+                vi_cpu_unary(VI_OP_SIGMOID, 0, x, y, 0, n, isa);
+                break;
+            case 5:
+                vi_cpu_softmax(x, D, y, 0, 3, isa);
+                break;
+            case 6:
+                vi_cpu_layer_norm(x, D, g, NULL, eps, y, 0, 3, isa);
+                break;
+            case 7:
+                vi_cpu_layer_norm(x, D, g, b, eps, y, 0, 3, isa);
+                break;
+            default:
+                vi_cpu_rms_norm(x, D, g, eps, y, 0, 3, isa);
+                break;
             }
             for (int64_t row = 0; row < 3; row++) {
                 const float *xr = x + row * D;
@@ -627,16 +660,24 @@ static void test_formulas_exact(void **state)
                     for (int64_t i = 0; i < D; i++) {
                         float v = xr[i], h = 0.5f * v, t;
                         switch (op) {
-                        case 0: t = v > 0.0f ? v : 0.0f; break;
-                        case 1: t = h * (1.0f + vi_erff(v * 0.70710678118654752440f)); break;
+                        case 0:
+                            t = v > 0.0f ? v : 0.0f;
+                            break;
+                        case 1:
+                            t = h * (1.0f + vi_erff(v * 0.70710678118654752440f));
+                            break;
                         case 2: {
                             float a = 0.044715f * v, q = v * v;
                             float u = fmaf(a, q, v);
                             t = h * (1.0f + vi_tanhf(0.7978845608028654f * u));
                             break;
                         }
-                        case 3: t = vi_tanhf(v); break;
-                        default: t = vi_sigmoidf(v); break; /* its algorithm: docs/math.md */
+                        case 3:
+                            t = vi_tanhf(v);
+                            break;
+                        default:
+                            t = vi_sigmoidf(v);
+                            break; /* its algorithm: docs/math.md */
                         }
                         wr[i] = canon(t);
                     }
@@ -673,10 +714,10 @@ static void test_argmax(void **state)
         float x[5];
         int64_t D, want;
     } cases[] = {
-        {{1, 3, 3, 2}, 4, 1},                      /* tie: first wins */
-        {{q, 5, 7}, 3, 0},                         /* NaN is the largest */
-        {{1, sq, q, 9}, 4, 1},                     /* the first NaN wins */
-        {{-0.0f, 0.0f}, 2, 0},                     /* -0 == +0: first wins */
+        {{1, 3, 3, 2}, 4, 1},  /* tie: first wins */
+        {{q, 5, 7}, 3, 0},     /* NaN is the largest */
+        {{1, sq, q, 9}, 4, 1}, /* the first NaN wins */
+        {{-0.0f, 0.0f}, 2, 0}, /* -0 == +0: first wins */
         {{0.0f, -0.0f}, 2, 0},
         {{-INFINITY, -INFINITY}, 2, 0},
         {{-INFINITY}, 1, 0},

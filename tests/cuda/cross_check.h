@@ -24,7 +24,7 @@
 #include "core/tolerance.h"
 #include "models/gen_model.h"
 
-#define XC_GUARD 64          /* guard bytes before and after each output */
+#define XC_GUARD 64 /* guard bytes before and after each output */
 #define XC_GUARD_BYTE 0xa5
 /* every function here is static; a program may use only some of them */
 #define XC_FN static __attribute__((unused))
@@ -46,7 +46,7 @@ typedef struct xc_ctx {
     void *user;
     int n_cases, n_diff;
     uint64_t rng;
-    const char *label;     /* appended to each shape, e.g. the forced kernel */
+    const char *label; /* appended to each shape, e.g. the forced kernel */
 } xc_ctx;
 
 /* ==== data ==== */
@@ -102,43 +102,53 @@ XC_FN float *xc_floats(xc_ctx *c, int64_t n, xc_mode mode)
 typedef struct xc_case {
     vi_op op;
     int gelu_tanh;
-    int inplace;    /* y written over x (unary, binary, softmax, norms) */
-    int out_in;     /* linear weight layout */
-    int x_off;      /* floats by which x is misaligned in its buffer */
+    int inplace;            /* y written over x (unary, binary, softmax, norms) */
+    int out_in;             /* linear weight layout */
+    int x_off;              /* floats by which x is misaligned in its buffer */
     int64_t M, N, K, batch; /* linear / matmul */
     int64_t n, nb;          /* elementwise */
     int64_t rows, D, V;     /* row ops, embedding */
     float eps;
-    const float *x;    /* main input */
-    const float *w;    /* weight / b operand / bv / gamma / table */
-    const float *w2;   /* bias / beta, or NULL */
+    const float *x;  /* main input */
+    const float *w;  /* weight / b operand / bv / gamma / table */
+    const float *w2; /* bias / beta, or NULL */
     const int64_t *ids;
 } xc_case;
 
 XC_FN int64_t xc_x_count(const xc_case *k)
 {
     switch (k->op) {
-    case VI_OP_LINEAR: return k->M * k->K;
-    case VI_OP_MATMUL: return k->batch * k->M * k->K;
+    case VI_OP_LINEAR:
+        return k->M * k->K;
+    case VI_OP_MATMUL:
+        return k->batch * k->M * k->K;
     case VI_OP_ADD:
     case VI_OP_MUL:
     case VI_OP_RELU:
     case VI_OP_GELU:
     case VI_OP_TANH:
-    case VI_OP_SIGMOID: return k->n;
-    case VI_OP_EMBEDDING: return 0;
-    default: return k->rows * k->D;
+    case VI_OP_SIGMOID:
+        return k->n;
+    case VI_OP_EMBEDDING:
+        return 0;
+    default:
+        return k->rows * k->D;
     }
 }
 
 XC_FN int64_t xc_out_count(const xc_case *k)
 {
     switch (k->op) {
-    case VI_OP_LINEAR: return k->M * k->N;
-    case VI_OP_MATMUL: return k->batch * k->M * k->N;
-    case VI_OP_ARGMAX: return k->rows;
-    case VI_OP_EMBEDDING: return k->n * k->D;
-    default: return xc_x_count(k);
+    case VI_OP_LINEAR:
+        return k->M * k->N;
+    case VI_OP_MATMUL:
+        return k->batch * k->M * k->N;
+    case VI_OP_ARGMAX:
+        return k->rows;
+    case VI_OP_EMBEDDING:
+        return k->n * k->D;
+    default:
+        return xc_x_count(k);
     }
 }
 
@@ -161,7 +171,7 @@ XC_FN void *xc_put(vi_backend *b, const void *host, size_t bytes)
 /* Runs a case on b; the output (out_bytes) lands in host_out. *guards_ok is
  * 0 when a byte around the output changed. Returns the op's status. */
 XC_FN vi_status xc_exec(vi_backend *b, const xc_case *k, void *host_out, size_t out_bytes,
-                         int *guards_ok, char *why, size_t whysize)
+                        int *guards_ok, char *why, size_t whysize)
 {
     vi_error err = {{0}};
     vi_status st = VI_OK;
@@ -218,7 +228,9 @@ XC_FN vi_status xc_exec(vi_backend *b, const xc_case *k, void *host_out, size_t 
     case VI_OP_SIGMOID:
         st = b->unary(b, k->op, k->gelu_tanh, xin, k->n, y);
         break;
-    case VI_OP_SOFTMAX: st = b->softmax(b, xin, k->rows, k->D, y); break;
+    case VI_OP_SOFTMAX:
+        st = b->softmax(b, xin, k->rows, k->D, y);
+        break;
     case VI_OP_LAYER_NORM:
         dw = (float *)xc_put(b, k->w, (size_t)k->D * sizeof(float));
         if (k->w2)
@@ -229,13 +241,17 @@ XC_FN vi_status xc_exec(vi_backend *b, const xc_case *k, void *host_out, size_t 
         dw = (float *)xc_put(b, k->w, (size_t)k->D * sizeof(float));
         st = b->rms_norm(b, xin, k->rows, k->D, dw, k->eps, y);
         break;
-    case VI_OP_ARGMAX: st = b->argmax(b, xin, k->rows, k->D, (int64_t *)(void *)y); break;
+    case VI_OP_ARGMAX:
+        st = b->argmax(b, xin, k->rows, k->D, (int64_t *)(void *)y);
+        break;
     case VI_OP_EMBEDDING:
         dw = (float *)xc_put(b, k->w, (size_t)(k->V * k->D) * sizeof(float));
         dids = (int64_t *)xc_put(b, k->ids, (size_t)k->n * sizeof(int64_t));
         st = b->embedding(b, dids, k->n, dw, k->V, k->D, y);
         break;
-    default: st = VI_ERR_UNSUPPORTED; break;
+    default:
+        st = VI_ERR_UNSUPPORTED;
+        break;
     }
     if (st != VI_OK && err.msg[0])
         snprintf(why, whysize, "%.150s", err.msg);
@@ -299,16 +315,15 @@ XC_FN void xc_compare(xc_ctx *c, const xc_case *k, const char *opname, const cha
                     int64_t a, d;
                     memcpy(&a, yr + (size_t)i * esz, sizeof a);
                     memcpy(&d, yd + (size_t)i * esz, sizeof d);
-                    snprintf(r.note, sizeof r.note, "ref %lld vs %lld", (long long)a,
-                             (long long)d);
+                    snprintf(r.note, sizeof r.note, "ref %lld vs %lld", (long long)a, (long long)d);
                 }
                 break;
             }
         if (!gd || !gr) {
             r.equal = 0;
             snprintf(r.note + strlen(r.note), sizeof r.note - strlen(r.note),
-                     "%sguard bytes around the output were overwritten (%s)",
-                     r.note[0] ? "; " : "", gd ? "reference" : "backend under test");
+                     "%sguard bytes around the output were overwritten (%s)", r.note[0] ? "; " : "",
+                     gd ? "reference" : "backend under test");
         }
     }
     c->n_cases++;
@@ -368,7 +383,7 @@ XC_FN void xc_linear_cases(xc_ctx *c, int quick)
 XC_FN void xc_matmul_cases(xc_ctx *c)
 {
     /* batch, M, K, N */
-    static const int64_t SH[][4] = {{1, 1, 1, 1},   {3, 1, 130, 17}, {2, 5, 0, 9},
+    static const int64_t SH[][4] = {{1, 1, 1, 1},    {3, 1, 130, 17}, {2, 5, 0, 9},
                                     {2, 20, 77, 33}, {4, 3, 256, 64}, {1, 67, 129, 65}};
     for (size_t i = 0; i < sizeof SH / sizeof SH[0]; i++) {
         xc_case k;
@@ -412,7 +427,8 @@ XC_FN void xc_elementwise_cases(xc_ctx *c)
             free(x);
         }
     /* n, nb */
-    static const int64_t BS[][2] = {{1, 1}, {17, 17}, {1000, 1}, {1000, 40}, {4099, 4099}, {4096, 128}};
+    static const int64_t BS[][2] = {{1, 1},     {17, 17},     {1000, 1},
+                                    {1000, 40}, {4099, 4099}, {4096, 128}};
     for (int add = 0; add <= 1; add++)
         for (size_t i = 0; i < sizeof BS / sizeof BS[0]; i++) {
             xc_case k;
@@ -463,7 +479,8 @@ XC_FN float *xc_rows(xc_ctx *c, int64_t rows, int64_t D)
             for (int64_t i = 0; i < D; i++)
                 xr[i] = xc_value(c, XC_WIDE);
             break;
-        default: break;
+        default:
+            break;
         }
     }
     return x;
@@ -492,14 +509,33 @@ XC_FN void xc_row_cases(xc_ctx *c)
                 k.inplace = ri == 1 && op != 4;
                 const char *name = NULL;
                 switch (op) {
-                case 0: k.op = VI_OP_SOFTMAX; name = "softmax"; break;
-                case 1: k.op = VI_OP_LAYER_NORM; k.w = g; k.w2 = be; name = "layer_norm"; break;
-                case 2: k.op = VI_OP_LAYER_NORM; k.w = g; name = "layer_norm(no beta)"; break;
-                case 3: k.op = VI_OP_RMS_NORM; k.w = g; name = "rms_norm"; break;
-                default: k.op = VI_OP_ARGMAX; name = "argmax"; break;
+                case 0:
+                    k.op = VI_OP_SOFTMAX;
+                    name = "softmax";
+                    break;
+                case 1:
+                    k.op = VI_OP_LAYER_NORM;
+                    k.w = g;
+                    k.w2 = be;
+                    name = "layer_norm";
+                    break;
+                case 2:
+                    k.op = VI_OP_LAYER_NORM;
+                    k.w = g;
+                    name = "layer_norm(no beta)";
+                    break;
+                case 3:
+                    k.op = VI_OP_RMS_NORM;
+                    k.w = g;
+                    name = "rms_norm";
+                    break;
+                default:
+                    k.op = VI_OP_ARGMAX;
+                    name = "argmax";
+                    break;
                 }
-                snprintf(shape, sizeof shape, "rows=%lld D=%lld%s", (long long)rows,
-                         (long long)d, k.inplace ? " in place" : "");
+                snprintf(shape, sizeof shape, "rows=%lld D=%lld%s", (long long)rows, (long long)d,
+                         k.inplace ? " in place" : "");
                 xc_compare(c, &k, name, shape);
             }
             free(x);
@@ -542,8 +578,11 @@ XC_FN void xc_embedding_cases(xc_ctx *c)
 XC_FN void xc_linear_big_cases(xc_ctx *c)
 {
     /* M, N, K, out_in */
-    static const int64_t SH[][4] = {{1, 4096, 4096, 1},  {7, 1000, 1037, 0}, {16, 2048, 1024, 1},
-                                    {200, 999, 513, 1},  {256, 1024, 1024, 0}};
+    static const int64_t SH[][4] = {{1, 4096, 4096, 1},
+                                    {7, 1000, 1037, 0},
+                                    {16, 2048, 1024, 1},
+                                    {200, 999, 513, 1},
+                                    {256, 1024, 1024, 0}};
     for (size_t i = 0; i < sizeof SH / sizeof SH[0]; i++) {
         xc_case k;
         memset(&k, 0, sizeof k);
@@ -585,8 +624,7 @@ XC_FN void xc_run_op_cases(xc_ctx *c)
  * op "fast", the note giving the largest deviations). Returns 0, or -1 when
  * the model could not be loaded or an engine failed (reported as a
  * difference). */
-XC_FN int xc_model_case_mode(xc_ctx *c, const char *dir, const char *name, int64_t rows,
-                             int fast)
+XC_FN int xc_model_case_mode(xc_ctx *c, const char *dir, const char *name, int64_t rows, int fast)
 {
     vi_model m;
     vi_error err = {{0}};
@@ -662,8 +700,8 @@ XC_FN int xc_model_case_mode(xc_ctx *c, const char *dir, const char *name, int64
             vi_tol_report tr;
             vi_error terr = {{0}};
             vi_tolerance_of_model(g, &tol);
-            ro.equal = vi_tolerance_compare(&tol, &out[1][o], 1, &out[0][o], 1, &tr, &terr) ==
-                       VI_OK;
+            ro.equal =
+                vi_tolerance_compare(&tol, &out[1][o], 1, &out[0][o], 1, &tr, &terr) == VI_OK;
             if (ro.equal)
                 snprintf(ro.note, sizeof ro.note, "within rtol=atol=%g: max abs %.3g, rel %.3g",
                          tol.rtol, tr.max_abs, tr.max_rel);
@@ -732,8 +770,8 @@ XC_FN void xc_run_models_mode(xc_ctx *c, const char *tmpdir, int64_t max_rows, i
             opt.n_classes = 3 + 5 * p;
             opt.weight_out_in = p % 2;
             opt.weight_dtype = DT[p % 3];
-            snprintf(name, sizeof name, "mlp(act %d, %d-%d-%d-%d)", p, opt.n_inputs,
-                     opt.hidden[0], opt.hidden[1], opt.n_classes);
+            snprintf(name, sizeof name, "mlp(act %d, %d-%d-%d-%d)", p, opt.n_inputs, opt.hidden[0],
+                     opt.hidden[1], opt.n_classes);
         }
         char dir[1024];
         snprintf(dir, sizeof dir, "%s/model%d", tmpdir, p);

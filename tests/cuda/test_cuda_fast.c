@@ -31,8 +31,7 @@ static void report(void *user, const xc_result *r)
 {
     (void)user;
     if (!r->equal || getenv("VERBOSE"))
-        print_message("%-8s %-60s %s %s\n", r->op, r->shape, r->equal ? "ok" : "OUTSIDE",
-                      r->note);
+        print_message("%-8s %-60s %s %s\n", r->op, r->shape, r->equal ? "ok" : "OUTSIDE", r->note);
 }
 
 static vi_backend *cpu_ref(void)
@@ -99,8 +98,8 @@ static float *dev_upload(vi_backend *b, const float *h, int64_t n)
 }
 
 /* y = x W (+ bias) on a backend, through linear_prepare / linear. */
-static void run_linear(vi_backend *b, const float *x, const float *w, const float *bias,
-                       int64_t M, int64_t N, int64_t K, int out_in, float *y)
+static void run_linear(vi_backend *b, const float *x, const float *w, const float *bias, int64_t M,
+                       int64_t N, int64_t K, int out_in, float *y)
 {
     vi_error err = {{0}};
     void *prep = NULL;
@@ -121,8 +120,8 @@ static double abs_d(double v)
 
 /* Checks every output of y_fast against y_exact within the per-layer bound;
  * returns how many differ in their bits. */
-static int64_t check_layer(const float *x, const float *w, const float *bias, int64_t M,
-                           int64_t N, int64_t K, int out_in, const float *yf, const float *ye)
+static int64_t check_layer(const float *x, const float *w, const float *bias, int64_t M, int64_t N,
+                           int64_t K, int out_in, const float *yf, const float *ye)
 {
     int64_t differ = 0;
     for (int64_t m = 0; m < M; m++)
@@ -162,7 +161,8 @@ static void test_fast_linear_within_layer_bound(void **state)
         int64_t M = CASES[i].M, N = CASES[i].N, K = CASES[i].K;
         float *x = malloc((size_t)(M * K) * sizeof *x), *w = malloc((size_t)(N * K) * sizeof *w);
         float *bias = malloc((size_t)N * sizeof *bias);
-        float *ye = malloc((size_t)(M * N) * sizeof *ye), *yf = malloc((size_t)(M * N) * sizeof *yf);
+        float *ye = malloc((size_t)(M * N) * sizeof *ye),
+              *yf = malloc((size_t)(M * N) * sizeof *yf);
         assert_true(x && w && bias && ye && yf);
         for (int64_t k = 0; k < M * K; k++)
             x[k] = vt_uniform(&rng, -2.0f, 2.0f);
@@ -231,7 +231,8 @@ static void test_fast_models_within_tolerance(void **state)
     vt_tmpdir("fast-models", dir, sizeof dir);
     xc_run_models_mode(&c, dir, 7, 1);
     print_message("fast models: %d outputs, %d outside the tolerance\n", c.n_cases, c.n_diff);
-    assert_int_equal(c.n_cases, 5 * 2 * 3 + 4 * 3); /* 5 mlps x 2 outputs, all-ops 4; rows 1, 2, 7 */
+    assert_int_equal(c.n_cases,
+                     5 * 2 * 3 + 4 * 3); /* 5 mlps x 2 outputs, all-ops 4; rows 1, 2, 7 */
     assert_int_equal(c.n_diff, 0);
     c.dut->destroy(c.dut);
     p->destroy(p);
@@ -394,8 +395,8 @@ static void test_fast_view_runs_on_its_own_stream(void **state)
     assert_int_equal(vi_tolerance_compare(&tol, out, fx.m.graph.n_outputs, fx.want,
                                           fx.m.graph.n_outputs, &tr, &err),
                      VI_OK);
-    print_message("fast mlp: max abs diff %.3g, max rel diff %.3g (rtol = atol = %g)\n",
-                  tr.max_abs, tr.max_rel, tol.rtol);
+    print_message("fast mlp: max abs diff %.3g, max rel diff %.3g (rtol = atol = %g)\n", tr.max_abs,
+                  tr.max_rel, tol.rtol);
     assert_true(tr.max_abs > 0.0); /* not the exact bits */
     vi_engine_outputs_free(out, fx.m.graph.n_outputs);
     vi_engine_free(&v);

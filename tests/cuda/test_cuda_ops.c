@@ -219,8 +219,7 @@ static void test_set_linear_path_checks(void **state)
     assert_string_equal(err.msg, "set_linear_path: backend 'cpu' is not a CUDA backend");
     cpu->destroy(cpu);
     vi_backend *b = cuda_dut();
-    assert_int_equal(vi_cuda_backend_set_linear_path(b, 9, &err),
-                     VI_ERR_INVALID);
+    assert_int_equal(vi_cuda_backend_set_linear_path(b, 9, &err), VI_ERR_INVALID);
     assert_string_equal(err.msg, "set_linear_path: unknown path 9");
     b->destroy(b);
 }
@@ -237,9 +236,9 @@ static void test_bad_arguments(void **state)
     assert_string_equal(err.msg, "linear prepare: N and K must be >= 1 (got N=0, K=4)");
     assert_int_equal(b->linear_prepare(b, NULL, 2, 2, 1, NULL, &prep, &err), VI_ERR_INVALID);
     assert_string_equal(err.msg, "linear prepare: the weight [2, 2] has no data");
-    assert_int_equal(b->linear_prepare(b, w, INT64_MAX - 3, 2, 1, NULL, &prep, &err),
-                     VI_ERR_LIMIT);
-    assert_string_equal(err.msg, "linear prepare: the weight [9223372036854775804, 2] is too large");
+    assert_int_equal(b->linear_prepare(b, w, INT64_MAX - 3, 2, 1, NULL, &prep, &err), VI_ERR_LIMIT);
+    assert_string_equal(err.msg,
+                        "linear prepare: the weight [9223372036854775804, 2] is too large");
     const float *cp = NULL;
     assert_int_equal(b->const_prepare(b, NULL, 3, &cp, &err), VI_ERR_INVALID);
     assert_string_equal(err.msg, "constant of 3 elements has no data");

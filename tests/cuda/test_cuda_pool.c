@@ -75,7 +75,7 @@ static void test_freed_blocks_are_reused_by_class(void **state)
     assert_non_null(p);
     b->free(b, p);
     assert_int_equal(vi_emu_live_allocations(), base + 1); /* cached, not freed */
-    void *q = b->alloc(b, 900);                             /* same class (1024) */
+    void *q = b->alloc(b, 900);                            /* same class (1024) */
     assert_ptr_equal(q, p);
     void *r = b->alloc(b, 1100); /* class 1280: a new block */
     assert_ptr_not_equal(r, p);
@@ -385,7 +385,7 @@ static void test_splitk_workspace_comes_from_the_pool(void **state)
 
     assert_int_equal(b->linear(b, pg, dx, M, dy), VI_OK);
     vi_cuda_pool_stats s1 = stats(b);
-    assert_int_equal(s1.misses, s0.misses + 1); /* the workspace, from cudaMalloc once */
+    assert_int_equal(s1.misses, s0.misses + 1);           /* the workspace, from cudaMalloc once */
     assert_int_equal(s1.in_use_blocks, s0.in_use_blocks); /* and back in the pool */
     assert_int_equal(s1.cached_blocks, s0.cached_blocks + 1);
     assert_int_equal(s1.cached_bytes, s0.cached_bytes + vi_cuda_pool_class_size(24000));
@@ -523,8 +523,8 @@ static void test_destroy_releases_everything(void **state)
     (void)state;
     long live0 = vi_emu_live_allocations();
     vi_backend *b = cuda_dut();
-    void *kept = b->alloc(b, 300);      /* still in use at destroy */
-    b->free(b, b->alloc(b, 5 << 20));   /* cached */
+    void *kept = b->alloc(b, 300);    /* still in use at destroy */
+    b->free(b, b->alloc(b, 5 << 20)); /* cached */
     float x[4] = {1, 2, 3, 4};
     assert_int_equal(b->upload(b, kept, x, sizeof x), VI_OK); /* pinned buffers */
     assert_true(vi_emu_live_allocations() >= live0 + 5);

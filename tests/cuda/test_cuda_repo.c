@@ -31,8 +31,7 @@ static vi_backend *make_backend(void *arg, vi_error *err)
     return vi_cuda_backend_create(0, err);
 }
 
-static vi_status make_worker(void *arg, vi_backend *main, int fast, vi_backend **out,
-                             vi_error *err)
+static vi_status make_worker(void *arg, vi_backend *main, int fast, vi_backend **out, vi_error *err)
 {
     (void)arg;
     *out = fast ? vi_cuda_backend_create_fast_worker(main, err)
@@ -101,9 +100,10 @@ static void test_repository_fast_and_exact(void **state)
     assert_non_null(strstr(m->im.engine_id, " backend/cuda isa/verinfer CUDA emulator"));
 
     char reqtext[8192];
-    size_t u = (size_t)snprintf(reqtext, sizeof reqtext,
-                                "{\"parameters\":{\"verinfer_mode\":\"fast\"},\"inputs\":[{\"name\":"
-                                "\"input\",\"datatype\":\"FP32\",\"shape\":[3,96],\"data\":[");
+    size_t u =
+        (size_t)snprintf(reqtext, sizeof reqtext,
+                         "{\"parameters\":{\"verinfer_mode\":\"fast\"},\"inputs\":[{\"name\":"
+                         "\"input\",\"datatype\":\"FP32\",\"shape\":[3,96],\"data\":[");
     vt_rng rng = {31337};
     for (int i = 0; i < 3 * 96; i++)
         u += (size_t)snprintf(reqtext + u, sizeof reqtext - u, "%s%.9g", i ? "," : "",

@@ -35,16 +35,36 @@ __global__ void vmath_digest_kernel(int fn, float *y, unsigned n)
         float x = vi_bits_f32(i * 0x9e3779b1u);
         float r;
         switch (fn) {
-        case FN_EXP: r = vi_expf(x); break;
-        case FN_EXPM1: r = vi_expm1f(x); break;
-        case FN_TANH: r = vi_tanhf(x); break;
-        case FN_ERF: r = vi_erff(x); break;
-        case FN_SIGMOID: r = vi_sigmoidf(x); break;
-        case FN_SQRT: r = vi_sqrtf(x); break;
-        case FN_RSQRT: r = vi_rsqrtf(x); break;
-        case FN_LOG: r = vi_logf(x); break;
-        case FN_SIN: r = vi_sinf(x); break;
-        default: r = vi_cosf(x); break;
+        case FN_EXP:
+            r = vi_expf(x);
+            break;
+        case FN_EXPM1:
+            r = vi_expm1f(x);
+            break;
+        case FN_TANH:
+            r = vi_tanhf(x);
+            break;
+        case FN_ERF:
+            r = vi_erff(x);
+            break;
+        case FN_SIGMOID:
+            r = vi_sigmoidf(x);
+            break;
+        case FN_SQRT:
+            r = vi_sqrtf(x);
+            break;
+        case FN_RSQRT:
+            r = vi_rsqrtf(x);
+            break;
+        case FN_LOG:
+            r = vi_logf(x);
+            break;
+        case FN_SIN:
+            r = vi_sinf(x);
+            break;
+        default:
+            r = vi_cosf(x);
+            break;
         }
         y[i] = r;
     }

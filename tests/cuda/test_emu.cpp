@@ -90,8 +90,8 @@ __global__ void index_kernel(int *out, int *bad)
                       threadIdx.z) +
                      1);
     out[(gz * h + gy) * w + gx] += code;
-    if (gridDim.x != 3 || gridDim.y != 5 || gridDim.z != 2 || blockDim.x != 4 ||
-        blockDim.y != 3 || blockDim.z != 2)
+    if (gridDim.x != 3 || gridDim.y != 5 || gridDim.z != 2 || blockDim.x != 4 || blockDim.y != 3 ||
+        blockDim.z != 2)
         *bad = 1;
 }
 
@@ -389,8 +389,7 @@ static void test_aborts(void **state)
 {
     (void)state;
     const char *dead[] = {"VI_LAUNCH(early_return_kernel) grid (2,1,1) block (64,1,1)",
-                          "deadlock in block (0,0,0)",
-                          "thread (5,0,0) waits at __syncthreads #1",
+                          "deadlock in block (0,0,0)", "thread (5,0,0) waits at __syncthreads #1",
                           "thread (0,0,0) has returned"};
     expect_abort(run_early_return, NULL, dead, 4);
     const char *div[] = {"VI_LAUNCH(divergent_warp_kernel)", "divergent warp operations",
@@ -402,8 +401,7 @@ static void test_aborts(void **state)
     const char *big[] = {"VI_LAUNCH(empty_kernel) grid (1,1,1) block (1025,1,1)",
                          "a block of 1025 threads: at most 1024"};
     expect_abort(run_big_block, NULL, big, 2);
-    const char *host[] = {"VI_LAUNCH(empty_kernel)", "pointer argument 1",
-                          "is not device memory"};
+    const char *host[] = {"VI_LAUNCH(empty_kernel)", "pointer argument 1", "is not device memory"};
     expect_abort(run_host_pointer, NULL, host, 3);
     const char *outside[] = {"outside any kernel launch", "__syncthreads called outside a kernel"};
     expect_abort(run_syncthreads_on_host, NULL, outside, 2);
@@ -483,7 +481,8 @@ static void test_memory_round_trip(void **state)
     assert_int_equal(cudaMemcpy(y, x, sizeof x, cudaMemcpyHostToDevice), cudaErrorInvalidValue);
     assert_int_equal(cudaGetLastError(), cudaErrorInvalidValue);
     assert_int_equal(cudaMemcpy(dx, dy, sizeof x, cudaMemcpyHostToDevice), cudaErrorInvalidValue);
-    assert_int_equal(cudaMemcpy(y, dx + 1, sizeof x, cudaMemcpyDeviceToHost), cudaErrorInvalidValue);
+    assert_int_equal(cudaMemcpy(y, dx + 1, sizeof x, cudaMemcpyDeviceToHost),
+                     cudaErrorInvalidValue);
     assert_int_equal(cudaMemcpy(y, dx + 1, sizeof x - 4, cudaMemcpyDeviceToHost), cudaSuccess);
     assert_int_equal(cudaMemset(dx + 1, 0, sizeof x), cudaErrorInvalidValue);
     assert_int_equal(cudaMemcpy(dx, x, 4, (cudaMemcpyKind)7), cudaErrorInvalidMemcpyDirection);
@@ -543,7 +542,8 @@ static void test_device_and_hooks(void **state)
     vi_emu_set_device_count(0);
     assert_int_equal(cudaGetDeviceCount(&count), cudaErrorNoDevice);
     assert_int_equal(count, 0);
-    assert_string_equal(cudaGetErrorString(cudaGetLastError()), "no CUDA-capable device is detected");
+    assert_string_equal(cudaGetErrorString(cudaGetLastError()),
+                        "no CUDA-capable device is detected");
     assert_int_equal(cudaSetDevice(0), cudaErrorNoDevice);
     assert_int_equal(cudaGetDeviceProperties(&prop, 0), cudaErrorNoDevice);
     void *p = NULL;
@@ -643,16 +643,11 @@ static void test_threads_launch_concurrently(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_block_sum),
-        cmocka_unit_test(test_missing_barrier_reads_stale),
-        cmocka_unit_test(test_warp_trees),
-        cmocka_unit_test(test_shuffle_widths),
-        cmocka_unit_test(test_3d_indices),
-        cmocka_unit_test(test_aborts),
-        cmocka_unit_test(test_launch_errors),
-        cmocka_unit_test(test_memory_round_trip),
-        cmocka_unit_test(test_device_and_hooks),
-        cmocka_unit_test(test_threads_launch_concurrently),
+        cmocka_unit_test(test_block_sum),        cmocka_unit_test(test_missing_barrier_reads_stale),
+        cmocka_unit_test(test_warp_trees),       cmocka_unit_test(test_shuffle_widths),
+        cmocka_unit_test(test_3d_indices),       cmocka_unit_test(test_aborts),
+        cmocka_unit_test(test_launch_errors),    cmocka_unit_test(test_memory_round_trip),
+        cmocka_unit_test(test_device_and_hooks), cmocka_unit_test(test_threads_launch_concurrently),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,8 +163,9 @@ static void test_bad_params(void **state)
     expect_invalid(NULL, l, 2, scratch, &tok, "sampling: the parameters are NULL");
     expect_invalid(&p, NULL, 2, scratch, &tok, "sampling: logits is NULL");
     expect_invalid(&p, l, 2, scratch, NULL, "sampling: token is NULL");
-    expect_invalid(&p, l, 2, NULL, &tok,
-                   "sampling: scratch is NULL (temperature 1 needs vi_sample_scratch_bytes(2) bytes)");
+    expect_invalid(
+        &p, l, 2, NULL, &tok,
+        "sampling: scratch is NULL (temperature 1 needs vi_sample_scratch_bytes(2) bytes)");
     const float bad[] = {NAN, NEG_INF, NAN};
     expect_invalid(&p, bad, 3, scratch, &tok,
                    "sampling: no candidate token: all 3 logits are NaN or -inf");
@@ -198,17 +199,17 @@ typedef struct {
 
 static const golden_case GOLDEN[] = {
     {{1.0f, 0, 1.0f, 0},
-      {789, 463, 543, 542, 543, 463, 543, 837, 543, 789, 463, 837, 144, 144, 837, 144}},
+     {789, 463, 543, 542, 543, 463, 543, 837, 543, 789, 463, 837, 144, 144, 837, 144}},
     {{1.0f, 0, 1.0f, 42},
-      {837, 543, 543, 463, 543, 837, 543, 837, 463, 144, 543, 463, 144, 144, 144, 543}},
+     {837, 543, 543, 463, 543, 837, 543, 837, 463, 144, 543, 463, 144, 144, 144, 543}},
     {{0.7f, 40, 0.95f, 42},
-      {144, 543, 543, 543, 543, 837, 543, 837, 543, 144, 543, 463, 463, 463, 144, 543}},
+     {144, 543, 543, 543, 543, 837, 543, 837, 543, 144, 543, 463, 463, 463, 144, 543}},
     {{1.3f, 0, 0.9f, 1234567},
-      {463, 543, 144, 543, 789, 463, 144, 463, 463, 837, 463, 463, 144, 543, 463, 543}},
+     {463, 543, 144, 543, 789, 463, 144, 463, 463, 837, 463, 463, 144, 543, 463, 543}},
     {{0.5f, 5, 1.0f, 7},
-      {543, 543, 837, 463, 463, 543, 463, 543, 543, 463, 543, 837, 837, 837, 837, 463}},
+     {543, 543, 837, 463, 463, 543, 463, 543, 543, 463, 543, 837, 837, 837, 837, 463}},
     {{2.0f, 2000, 1.0f, 3},
-      {463, 478, 760, 543, 144, 730, 463, 60, 432, 60, 893, 750, 711, 837, 329, 21}},
+     {463, 478, 760, 543, 144, 730, 463, 60, 432, 60, 893, 750, 711, 837, 329, 21}},
 };
 
 static void test_golden_sequences(void **state)
@@ -250,7 +251,8 @@ static void check_frequencies(const vi_sampling *p, const float *l, int32_t n, c
                 fail_msg("token %d has probability 0 but was drawn %lld times", (int)i,
                          (long long)count[i]);
         } else if (fabs(f - prob[i]) > 5.0 * sd + 1e-6) {
-            fail_msg("token %d: frequency %.5f, probability %.5f (sd %.5f)", (int)i, f, prob[i], sd);
+            fail_msg("token %d: frequency %.5f, probability %.5f (sd %.5f)", (int)i, f, prob[i],
+                     sd);
         }
     }
 }

@@ -399,8 +399,9 @@ static void test_concurrent_clients_get_solo_bits(void **state)
     client clients[N_CLIENTS];
     pthread_t th[N_CLIENTS];
     for (int i = 0; i < N_CLIENTS; i++) {
-        clients[i] = (client){f, &next, b, 1000 + (uint64_t)i, &mismatches, &bad_receipts,
-                              &submit_errors, &why_mu, why};
+        clients[i] = (client){
+            f,       &next, b, 1000 + (uint64_t)i, &mismatches, &bad_receipts, &submit_errors,
+            &why_mu, why};
         assert_int_equal(pthread_create(&th[i], NULL, client_main, &clients[i]), 0);
     }
     for (int i = 0; i < N_CLIENTS; i++)
@@ -409,8 +410,8 @@ static void test_concurrent_clients_get_solo_bits(void **state)
 
     if (atomic_load(&mismatches) || atomic_load(&bad_receipts) || atomic_load(&submit_errors))
         fail_msg("%d mismatches, %d bad receipts, %d submit errors; first: %s",
-                 atomic_load(&mismatches), atomic_load(&bad_receipts),
-                 atomic_load(&submit_errors), why);
+                 atomic_load(&mismatches), atomic_load(&bad_receipts), atomic_load(&submit_errors),
+                 why);
     uint64_t total_rows = 0;
     for (int r = 0; r < N_REQ; r++)
         total_rows += (uint64_t)f->rows[r];

@@ -31,10 +31,11 @@ static char *random_request(vt_rng *rng, int n_features, int rows, int id)
 {
     size_t cap = 64 + (size_t)rows * (size_t)n_features * 24;
     char *s = malloc(cap);
-    size_t u = (size_t)snprintf(s, cap,
-                                "{\"id\":\"r%d\",\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\","
-                                "\"shape\":[%d,%d],\"data\":[",
-                                id, rows, n_features);
+    size_t u =
+        (size_t)snprintf(s, cap,
+                         "{\"id\":\"r%d\",\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\","
+                         "\"shape\":[%d,%d],\"data\":[",
+                         id, rows, n_features);
     for (int i = 0; i < rows * n_features; i++)
         u += (size_t)snprintf(s + u, cap - u, "%s%.9g", i ? "," : "", vt_uniform(rng, -4, 4));
     snprintf(s + u, cap - u, "]}]}");
@@ -238,8 +239,8 @@ static void test_modes_run_apart(void **state)
     for (int i = 0; i < 4; i++) {
         make_request(&rng, ROWS[i], MODES[i], &req[i]);
         assert_int_equal(vi_infer_prepare(&FF.im, &req[i], &jobs[i], &err), VI_OK);
-        assert_int_equal(jobs[i].mode, MODES[i] && !strcmp(MODES[i], "fast") ? VI_MODE_FAST
-                                                                             : VI_MODE_EXACT);
+        assert_int_equal(jobs[i].mode,
+                         MODES[i] && !strcmp(MODES[i], "fast") ? VI_MODE_FAST : VI_MODE_EXACT);
         ptrs[i] = &jobs[i];
     }
     SPY[0].n = SPY[1].n = 0;
@@ -377,8 +378,8 @@ static void test_verify_fast_within_tolerance(void **state)
     rep = verify(&c, 1);
     assert_true(rep.verified);
     char want[640];
-    snprintf(want, sizeof want, "max abs diff %.3g, max rel diff %.3g",
-             (double)p[1] - (double)old, ((double)p[1] - (double)old) / (double)old);
+    snprintf(want, sizeof want, "max abs diff %.3g, max rel diff %.3g", (double)p[1] - (double)old,
+             ((double)p[1] - (double)old) / (double)old);
     assert_non_null(strstr(rep.detail[VI_CHECK_OUTPUT], want));
     /* the same outputs with the receipt alone cannot be checked within a tolerance */
     rep = verify(&c, 0);
@@ -395,8 +396,8 @@ static void test_verify_fast_within_tolerance(void **state)
     assert_true(rep.ok[VI_CHECK_OUTPUT]);
     assert_false(rep.ok[VI_CHECK_OUTPUT_DATA]);
     assert_non_null(strstr(rep.detail[VI_CHECK_OUTPUT_DATA], "receipt says "));
-    assert_non_null(strstr(rep.detail[VI_CHECK_OUTPUT_DATA],
-                           " but the digest of the response's outputs is "));
+    assert_non_null(
+        strstr(rep.detail[VI_CHECK_OUTPUT_DATA], " but the digest of the response's outputs is "));
     claim_free(&c);
 }
 
@@ -475,8 +476,7 @@ static void test_verify_fast_claims(void **state)
     assert_true(rep.verified);
     assert_non_null(strstr(rep.detail[VI_CHECK_OUTPUT], "within rtol=0 atol=1e-30 of exact"));
     /* not a number */
-    assert_int_equal(vi_receipt_set_param(&c.res.receipt, "tolerance_atol", "0x1p-7", &err),
-                     VI_OK);
+    assert_int_equal(vi_receipt_set_param(&c.res.receipt, "tolerance_atol", "0x1p-7", &err), VI_OK);
     assert_int_equal(vi_receipt_set_param(&c.res.receipt, "tolerance_rtol", "-1", &err), VI_OK);
     reseal(&c);
     rep = verify(&c, 1);
@@ -496,7 +496,8 @@ static void test_verify_fast_claims(void **state)
     reseal(&c);
     rep = verify(&c, 1);
     assert_int_equal(rep.mode, VI_MODE_DEFAULT);
-    assert_string_equal(rep.detail[VI_CHECK_OUTPUT], "unknown receipt mode 'turbo' (exact or fast)");
+    assert_string_equal(rep.detail[VI_CHECK_OUTPUT],
+                        "unknown receipt mode 'turbo' (exact or fast)");
     claim_free(&c);
 }
 

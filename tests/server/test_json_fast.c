@@ -125,10 +125,9 @@ static void test_f32_dense_ranges(void **state)
 {
     (void)state;
     /* every float around 1, 0.1, 1e-7, 1e7, 3e38 and the subnormal limit */
-    static const uint32_t START[] = {0x3f800000u - 100000u, 0x3dcccccdu - 100000u,
-                                     0x33d6bf95u - 50000u,  0x4b189680u - 50000u,
-                                     0x7f000000u,           0x00000000u,
-                                     0x2f800000u - 50000u,  0x6b800000u - 50000u};
+    static const uint32_t START[] = {
+        0x3f800000u - 100000u, 0x3dcccccdu - 100000u, 0x33d6bf95u - 50000u, 0x4b189680u - 50000u,
+        0x7f000000u,           0x00000000u,           0x2f800000u - 50000u, 0x6b800000u - 50000u};
     for (size_t i = 0; i < sizeof START / sizeof START[0]; i++)
         for (uint32_t k = 0; k < 200000u; k++)
             check_bits(START[i] + k);
@@ -148,9 +147,24 @@ static void test_f32_random(void **state)
 static void random_bytes(vt_rng *rng, char *s, size_t n, int mode)
 {
     /* mode 0: printable ASCII with escapes, 1: valid UTF-8, 2: any bytes */
-    static const char *const PIECES[] = {"a", "Z", "\"", "\\", "/", "\b", "\f", "\n", "\r",
-                                         "\t", "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xe2\x82\xac",
-                                         "\xf0\x9f\x98\x80", "\xef\xbf\xbf", " "};
+    static const char *const PIECES[] = {"a",
+                                         "Z",
+                                         "\"",
+                                         "\\",
+                                         "/",
+                                         "\b",
+                                         "\f",
+                                         "\n",
+                                         "\r",
+                                         "\t",
+                                         "\x01",
+                                         "\x1f",
+                                         "\x7f",
+                                         "\xc3\xa9",
+                                         "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80",
+                                         "\xef\xbf\xbf",
+                                         " "};
     size_t at = 0;
     while (at + 4 < n) {
         if (mode == 2) {
@@ -293,11 +307,10 @@ static void test_receipt_text_matches_object(void **state)
 /* ==== Requests ==== */
 
 static const char *const NUMS[] = {
-    "0",     "-0",      "1",        "-1.5",     "3.25e2",   "1E-3",  "0.1",  "16777217",
-    "1e38",  "3.5e38",  "-3.5e38",  "1e-46",    "1e400",    "01",    "1.",   ".5",
-    "-",     "1e",      "2.5E+1",   "9223372036854775807",  "9223372036854775808",
-    "-9223372036854775808", "123456789012345678901234567890", "NaN", "\"NaN\"", "true",
-    "null",  "[1]",     "1.17549435e-38", "0.30000001192092896", "7e-45", "-0.0",
+    "0", "-0", "1", "-1.5", "3.25e2", "1E-3", "0.1", "16777217", "1e38", "3.5e38", "-3.5e38",
+    "1e-46", "1e400", "01", "1.", ".5", "-", "1e", "2.5E+1", "9223372036854775807",
+    "9223372036854775808", "-9223372036854775808", "123456789012345678901234567890", "NaN",
+    "\"NaN\"", "true", "null", "[1]", "1.17549435e-38", "0.30000001192092896", "7e-45", "-0.0",
     /* longer than 64 bytes: read in place, strtod on a copy when needed */
     "0.000000000000000000000000000000000000000000000000000000000000000000000000000001e70",
     "1.00000000000000011102230246251565404236316680908203125000000000000000000001"};
@@ -383,9 +396,9 @@ static void gen_request(vt_rng *rng, vi_sb *sb)
     if (vt_next(rng) % 3 == 0) {
         vi_sb_puts(sb, ",\"outputs\":[{\"name\":\"out\"");
         uint64_t v = vt_next(rng) % 5;
-        vi_sb_puts(sb, v == 0   ? ",\"parameters\":{\"binary_data\":true}"
-                       : v == 1 ? ",\"parameters\":{ \"binary_data\" : false }"
-                       : v == 2 ? ",\"parameters\":{}"
+        vi_sb_puts(sb, v == 0            ? ",\"parameters\":{\"binary_data\":true}"
+                       : v == 1          ? ",\"parameters\":{ \"binary_data\" : false }"
+                       : v == 2          ? ",\"parameters\":{}"
                        : v == 3 && weird ? ",\"parameters\":{\"classification\":0}"
                                          : "");
         vi_sb_puts(sb, "}");
@@ -456,8 +469,8 @@ static void test_request_fast_matches_full(void **state)
         vi_status sa = vi_kserve_parse_request(sb.buf, sb.len, NULL, 0, &lim, &a, &ea);
         vi_status sb_ = vi_ks_parse_request_full(sb.buf, sb.len, NULL, 0, &lim, &b, &eb);
         if (sa != sb_ || strcmp(ea.msg, eb.msg) != 0)
-            fail_msg("request %d '%.*s': %d '%s' vs full route %d '%s'", i, (int)sb.len, sb.buf,
-                     sa, ea.msg, sb_, eb.msg);
+            fail_msg("request %d '%.*s': %d '%s' vs full route %d '%s'", i, (int)sb.len, sb.buf, sa,
+                     ea.msg, sb_, eb.msg);
         if (sa == VI_OK)
             assert_same_request(&a, &b);
         else

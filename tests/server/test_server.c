@@ -57,9 +57,9 @@ static reply req(const char *method, const char *path, const char *headers, cons
                  size_t len)
 {
     reply r = {0};
-    assert_int_equal(vt_http(S.port, method, path, headers, body, len, &r.status, &r.headers,
-                             &r.body, &r.len),
-                     0);
+    assert_int_equal(
+        vt_http(S.port, method, path, headers, body, len, &r.status, &r.headers, &r.body, &r.len),
+        0);
     return r;
 }
 
@@ -223,9 +223,8 @@ static int group_setup(void **state)
         return -1;
     snprintf(S.mlp_digest, sizeof S.mlp_digest, "%.64s", out);
     free(out);
-    snprintf(cmd, sizeof cmd,
-             "--model-repo '%s' --key '%s' --threads 1 --http-threads 2 2>'%s'", S.repo, S.key,
-             S.log);
+    snprintf(cmd, sizeof cmd, "--model-repo '%s' --key '%s' --threads 1 --http-threads 2 2>'%s'",
+             S.repo, S.key, S.log);
     return vt_server_start(cmd, &S.pid, &S.port);
 }
 
@@ -436,12 +435,13 @@ static void test_infer_binary(void **state)
     reply_free(&r);
 
     /* per-output choice overrides the request's: label binary, probabilities JSON */
-    hl = snprintf(head, sizeof head,
-                  "{\"id\":\"b\",\"parameters\":{\"binary_data_output\":true},\"inputs\":[{"
-                  "\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[%d,16],"
-                  "\"parameters\":{\"binary_data_size\":%zu}}],\"outputs\":[{\"name\":"
-                  "\"probabilities\",\"parameters\":{\"binary_data\":false}},{\"name\":\"label\"}]}",
-                  ROWS, sizeof x);
+    hl =
+        snprintf(head, sizeof head,
+                 "{\"id\":\"b\",\"parameters\":{\"binary_data_output\":true},\"inputs\":[{"
+                 "\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[%d,16],"
+                 "\"parameters\":{\"binary_data_size\":%zu}}],\"outputs\":[{\"name\":"
+                 "\"probabilities\",\"parameters\":{\"binary_data\":false}},{\"name\":\"label\"}]}",
+                 ROWS, sizeof x);
     memcpy(body, head, (size_t)hl);
     memcpy(body + hl, x, sizeof x);
     snprintf(hdr, sizeof hdr, "Inference-Header-Content-Length: %d\r\n", hl);
@@ -517,10 +517,10 @@ static void test_verify(void **state)
         json_t *c = json_object_get(json_object_get(j, "checks"), names[i]);
         assert_true(json_is_true(json_object_get(c, "ok")));
     }
-    assert_non_null(strstr(json_string_value(json_object_get(
-                               json_object_get(json_object_get(j, "checks"), "signature"),
-                               "detail")),
-                           S.pubkey));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(
+                   json_object_get(json_object_get(j, "checks"), "signature"), "detail")),
+               S.pubkey));
     json_decref(j);
     reply_free(&v);
 
@@ -549,10 +549,10 @@ static void test_verify(void **state)
     assert_int_equal(v.status, 200);
     j = json_of(&v);
     assert_true(json_is_true(json_object_get(j, "verified")));
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(json_object_get(j, "checks"), "output-data"),
-                            "detail")),
-                        "not checked: only a receipt was given, no outputs");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(j, "checks"), "output-data"), "detail")),
+        "not checked: only a receipt was given, no outputs");
     json_decref(j);
     reply_free(&v);
 
@@ -573,8 +573,9 @@ static void test_verify(void **state)
     char rp[1024], cmd[4096];
     snprintf(rp, sizeof rp, "%s/server-response.json", S.dir);
     assert_int_equal(vt_write_file(rp, r.body, r.len), 0);
-    snprintf(cmd, sizeof cmd, "'%s' verify '%s/mlp' '%s/mlp/example-request.json' '%s' --public-key %s",
-             vt_bin(), S.repo, S.repo, rp, S.pubkey);
+    snprintf(cmd, sizeof cmd,
+             "'%s' verify '%s/mlp' '%s/mlp/example-request.json' '%s' --public-key %s", vt_bin(),
+             S.repo, S.repo, rp, S.pubkey);
     char *out = NULL;
     assert_int_equal(vt_run(cmd, &out, NULL), 0);
     assert_non_null(strstr(out, "\nverified\n"));
@@ -620,8 +621,8 @@ static void test_fast_mode(void **state)
     assert_int_equal(v.status, 200);
     json_t *j = json_of(&v);
     assert_true(json_is_true(json_object_get(j, "verified")));
-    const char *detail = json_string_value(json_object_get(
-        json_object_get(json_object_get(j, "checks"), "output"), "detail"));
+    const char *detail = json_string_value(
+        json_object_get(json_object_get(json_object_get(j, "checks"), "output"), "detail"));
     assert_non_null(detail);
     static const char PREFIX[] = "fast mode: outputs within rtol=0.0234375 atol=0.0234375 of "
                                  "exact re-execution, max abs diff ";
@@ -682,8 +683,8 @@ static void *hammer(void *arg)
             break;
         h->total++;
         json_t *j = json_loadb(rb, len, 0, NULL);
-        const char *d = json_string_value(
-            json_object_get(json_object_get(j, "receipt"), "output_digest"));
+        const char *d =
+            json_string_value(json_object_get(json_object_get(j, "receipt"), "output_digest"));
         if (status == 200 && d && (!h->digest[0] || strcmp(d, h->digest) == 0)) {
             snprintf(h->digest, sizeof h->digest, "%s", d);
             h->ok++;
@@ -807,12 +808,13 @@ static void test_metrics(void **state)
     char ct[128];
     assert_string_equal(vt_http_header(r.headers, "Content-Type", ct, sizeof ct),
                         "text/plain; version=0.0.4; charset=utf-8");
-    assert_true(metric(r.body, "verinfer_inference_request_success{model=\"mlp\",version=\"1\"} ") >=
-                40);
+    assert_true(
+        metric(r.body, "verinfer_inference_request_success{model=\"mlp\",version=\"1\"} ") >= 40);
     assert_true(metric(r.body, "verinfer_inference_count{model=\"mlp\",version=\"1\"} ") >= 80);
     assert_true(metric(r.body, "verinfer_inference_exec_count{model=\"mlp\",version=\"1\"} ") >= 1);
     assert_int_equal(
-        metric(r.body, "verinfer_inference_pending_request_count{model=\"mlp\",version=\"1\"} "), 0);
+        metric(r.body, "verinfer_inference_pending_request_count{model=\"mlp\",version=\"1\"} "),
+        0);
     assert_int_equal(metric(r.body, "verinfer_inference_request_failure{model=\"all-ops\","
                                     "version=\"1\",reason=\"REJECTED\"} "),
                      0);
@@ -879,7 +881,8 @@ static void test_bad_requests(void **state)
          "0]}]}",
          NULL, 400, "input 'input' has shape [1, 5] but the model expects [-1, 16]"},
         {"POST", "/v2/models/mlp/infer", NULL,
-         "{\"inputs\":[{\"name\":\"input\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"a\"]}]}",
+         "{\"inputs\":[{\"name\":\"input\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"a\"]}]"
+         "}",
          NULL, 501, "BYTES"},
         {"POST", "/v2/models/nope/infer", NULL, "{}", NULL, 404, "unknown model 'nope'"},
         {"GET", "/v2/models/nope", NULL, NULL, NULL, 404, "unknown model 'nope'"},
@@ -905,14 +908,17 @@ static void test_bad_requests(void **state)
          "{\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[1,16],\"data\":[0,"
          "0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}]}",
          "xyz", 400, "(3 bytes left over)"},
-        {"POST", "/v2/models/mlp/infer", "Inference-Header-Content-Length: 999\r\n", "{}", NULL, 400,
+        {"POST", "/v2/models/mlp/infer", "Inference-Header-Content-Length: 999\r\n", "{}", NULL,
+         400,
          "the Inference-Header-Content-Length header says 999 bytes of JSON but the body has only "
          "2 bytes"},
-        {"POST", "/v2/models/mlp/infer", "Inference-Header-Content-Length: abc\r\n", "{}", NULL, 400,
+        {"POST", "/v2/models/mlp/infer", "Inference-Header-Content-Length: abc\r\n", "{}", NULL,
+         400,
          "the Inference-Header-Content-Length header must be a non-negative integer (got 'abc')"},
         {"POST", "/v2/models/mlp/infer", "Inference-Header-Content-Length: -2\r\n", "{}", NULL, 400,
          "must be a non-negative integer (got '-2')"},
-        {"POST", "/v2/models/all-ops/infer", "Inference-Header-Content-Length: 0\r\n", "abcd", NULL, 400,
+        {"POST", "/v2/models/all-ops/infer", "Inference-Header-Content-Length: 0\r\n", "abcd", NULL,
+         400,
          "a raw binary request (Inference-Header-Content-Length: 0) needs a model with one input; "
          "'all-ops' has 2"},
     };
@@ -963,7 +969,8 @@ static void test_bad_requests(void **state)
                                     "version=\"1\",reason=\"BACKEND\"} "),
                      0);
     assert_int_equal(
-        metric(r.body, "verinfer_inference_pending_request_count{model=\"mlp\",version=\"1\"} "), 0);
+        metric(r.body, "verinfer_inference_pending_request_count{model=\"mlp\",version=\"1\"} "),
+        0);
     reply_free(&r);
 }
 
