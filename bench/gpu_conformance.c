@@ -1,6 +1,7 @@
 /* bench/gpu_conformance.c — the GPU conformance suite: on a machine with a
  * CUDA GPU, runs every op (tests/cuda/cross_check.h: odd and even shapes,
- * linear through each kernel, decode/prefill-sized layers), verinfer's own
+ * linear through each kernel, decode/prefill-sized layers), the quantised
+ * linear of every GGUF type (cuda/qlinear.cu against vi_qdot_ref), verinfer's own
  * math (core/vmath.h) and every generated test model on the GPU backend and
  * on the scalar CPU backend, and compares the bits; then runs every model in
  * fast mode (cuBLAS, TF32, on a worker sharing the weights) and checks each
@@ -16,12 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* first: core/tensor.h's plain declaration of vi_bf16_to_f32 must follow
+ * quant.h's inline definition */
+#include "core/quant.h"
 #include "cpu/cpu_backend.h"
 #include "tests/cuda/cross_check.h"
 
 #ifdef VERINFER_HAVE_CUDA
 #include "cuda/cuda_backend.h"
 #include "cuda/fast_cublas.h"
+#include "cuda/qlinear_cuda.h"
 #include "cuda/vmath_eval.h"
 #endif
 
@@ -124,6 +129,108 @@ static void vmath_cases(xc_ctx *c)
     free(x);
     free(yg);
 }
+
+/* The quantised linear (cuda/qlinear.cu) of every GGUF type against
+ * vi_qdot_ref on the host: random quants, finite random scales, inputs of
+ * wide range; the shapes of SmolLM2-135M's layers (decode M = 1, prefill
+ * M = 7) and an odd one, through both kernels. */
+static void qlinear_cases(xc_ctx *c, vi_backend *gpu)
+{
+    static const vi_ggml_type TYPES[] = {VI_GGML_F32,  VI_GGML_F16,  VI_GGML_BF16,
+                                         VI_GGML_Q4_0, VI_GGML_Q4_1, VI_GGML_Q8_0,
+                                         VI_GGML_Q4_K, VI_GGML_Q6_K};
+    static const struct {
+        int64_t N, K, M;
+    } SHAPES[] = {{576, 576, 1}, {1536, 576, 1}, {576, 1536, 1}, {576, 1536, 7}, {100, 4352, 5}};
+    static const char *KLABEL[] = {"auto", "decode", "prefill"};
+    for (size_t ti = 0; ti < sizeof TYPES / sizeof TYPES[0]; ti++) {
+        vi_ggml_type t = TYPES[ti];
+        size_t bs = vi_ggml_type_block_size(t), bb = vi_ggml_type_block_bytes(t);
+        for (size_t si = 0; si < sizeof SHAPES / sizeof SHAPES[0]; si++) {
+            int64_t N = SHAPES[si].N, K = SHAPES[si].K, M = SHAPES[si].M;
+            if ((size_t)K % bs != 0)
+                continue;
+            size_t row_bytes = (size_t)K / bs * bb, wbytes = (size_t)N * row_bytes;
+            uint8_t *w = malloc(wbytes);
+            float *x = malloc((size_t)(M * K) * sizeof *x);
+            float *want = malloc((size_t)(M * N) * sizeof *want);
+            float *got = malloc((size_t)(M * N) * sizeof *got);
+            if (!w || !x || !want || !got) {
+                fprintf(stderr, "out of memory\n");
+                exit(2);
+            }
+            for (size_t i = 0; i < wbytes; i++)
+                w[i] = (uint8_t)xc_next(c);
+            for (size_t b = 0; b < wbytes / bb; b++) {
+                uint8_t *p = w + b * bb;
+                /* finite scales / values: f16 exponent 2^-10 .. 2^5 */
+                uint16_t h = (uint16_t)(((xc_next(c) & 1) << 15) | ((5 + xc_next(c) % 16) << 10) |
+                                        (xc_next(c) & 0x3ff));
+                if (t == VI_GGML_F32) {
+                    float f = xc_value(c, XC_WIDE);
+                    memcpy(p, &f, 4);
+                } else if (t == VI_GGML_BF16) {
+                    uint16_t v = (uint16_t)(vi_f32_bits(vi_f16_to_f32(h)) >> 16);
+                    p[0] = (uint8_t)v;
+                    p[1] = (uint8_t)(v >> 8);
+                } else {
+                    size_t at = t == VI_GGML_Q6_K ? 208 : 0;
+                    p[at] = (uint8_t)h;
+                    p[at + 1] = (uint8_t)(h >> 8);
+                    if (t == VI_GGML_Q4_1 || t == VI_GGML_Q4_K) {
+                        p[2] = (uint8_t)(h ^ 0x15);
+                        p[3] = (uint8_t)(h >> 8);
+                    }
+                }
+            }
+            for (int64_t i = 0; i < M * K; i++)
+                x[i] = xc_value(c, XC_WIDE);
+            for (int64_t m = 0; m < M; m++)
+                for (int64_t n = 0; n < N; n++)
+                    want[m * N + n] = vi_qdot_ref(t, w + (size_t)n * row_bytes, x + m * K, K);
+            vi_error err = {{0}};
+            vi_cuda_qlinear *q = NULL;
+            vi_status pst = vi_cuda_qlinear_prepare(&q, gpu, t, w, N, K, &err);
+            for (int k = VI_CUDA_QLIN_AUTO; k <= VI_CUDA_QLIN_PREFILL; k++) {
+                xc_result r;
+                memset(&r, 0, sizeof r);
+                r.op = "qlinear";
+                r.first_diff = -1;
+                r.equal = 1;
+                snprintf(r.shape, sizeof r.shape, "%s N=%lld K=%lld M=%lld [%s]",
+                         vi_ggml_type_name(t), (long long)N, (long long)K, (long long)M,
+                         KLABEL[k]);
+                memset(got, 0xa5, (size_t)(M * N) * sizeof *got);
+                vi_status st = pst;
+                if (st == VI_OK)
+                    st = vi_cuda_qlinear_set_kernel(q, k, &err);
+                if (st == VI_OK)
+                    st = vi_cuda_qlinear_run_host(q, gpu, x, M, got, &err);
+                if (st != VI_OK) {
+                    r.equal = 0;
+                    snprintf(r.note, sizeof r.note, "%.200s", err.msg);
+                } else if (memcmp(got, want, (size_t)(M * N) * sizeof *got) != 0) {
+                    r.equal = 0;
+                    for (int64_t i = 0; i < M * N; i++)
+                        if (vi_f32_bits(got[i]) != vi_f32_bits(want[i])) {
+                            r.first_diff = i;
+                            snprintf(r.note, sizeof r.note, "gpu %08x, cpu %08x",
+                                     (unsigned)vi_f32_bits(got[i]), (unsigned)vi_f32_bits(want[i]));
+                            break;
+                        }
+                }
+                c->n_cases++;
+                c->n_diff += !r.equal;
+                print_row(c->user, &r);
+            }
+            vi_cuda_qlinear_free(q);
+            free(w);
+            free(x);
+            free(want);
+            free(got);
+        }
+    }
+}
 #endif
 
 int main(int argc, char **argv)
@@ -166,6 +273,7 @@ int main(int argc, char **argv)
 
     vmath_cases(&c);
     xc_run_op_cases(&c);
+    qlinear_cases(&c, gpu);
     static const vi_cuda_lin_path PATHS[] = {VI_CUDA_LIN_AUTO, VI_CUDA_LIN_SPLITK,
                                              VI_CUDA_LIN_TILE64, VI_CUDA_LIN_TILE128};
     static const char *LABELS[] = {"[auto]", "[split-k]", "[tile64]", "[tile128]"};

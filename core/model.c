@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "half.h"
 #include "manifest.h"
 
 /* Reads a whole regular file of at most VI_MAX_MANIFEST_BYTES into a
@@ -87,7 +88,7 @@ static vi_status widen(const vi_st_tensor *t, int64_t n, float **out, vi_error *
     } else {
         for (int64_t i = 0; i < n; i++) {
             uint16_t h = (uint16_t)(p[2 * i] | (p[2 * i + 1] << 8)); /* little-endian */
-            f[i] = t->dtype == VI_DT_FP16 ? vi_fp16_to_f32(h) : vi_bf16_to_f32(h);
+            f[i] = t->dtype == VI_DT_FP16 ? vi_f16_to_f32(h) : vi_bf16_to_f32(h);
         }
     }
     *out = f;

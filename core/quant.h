@@ -45,6 +45,7 @@
 #include <stdint.h>
 
 #include "gguf.h"
+#include "half.h"
 #include "order.h"
 #include "vi_hd.h"
 
@@ -79,39 +80,6 @@ int vi_ggml_type_supported(uint32_t t);
 VI_HD uint16_t vi_le16_(const uint8_t *p)
 {
     return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-/* The IEEE binary16 h as a float, exactly: subnormals become normal floats,
- * infinities stay infinities, a NaN keeps its sign and payload (a signalling
- * NaN stays signalling). */
-VI_HD float vi_f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t e = (h >> 10) & 0x1fu;
-    uint32_t mant = h & 0x3ffu;
-    uint32_t bits;
-    if (e == 0x1fu) {
-        bits = sign | 0x7f800000u | (mant << 13);
-    } else if (e != 0) {
-        bits = sign | ((e + 112u) << 23) | (mant << 13);
-    } else if (mant == 0) {
-        bits = sign;
-    } else {
-        /* 0.mant x 2^-14: shift the leading 1 up to the implicit bit */
-        uint32_t ex = 113u; /* exponent field of 2^-14 */
-        while (!(mant & 0x400u)) {
-            mant <<= 1;
-            ex--;
-        }
-        bits = sign | (ex << 23) | ((mant & 0x3ffu) << 13);
-    }
-    return vi_bits_f32(bits);
-}
-
-/* The bfloat16 h as a float (the top half of its bits), exactly. */
-VI_HD float vi_bf16_to_f32(uint16_t h)
-{
-    return vi_bits_f32((uint32_t)h << 16);
 }
 
 /* ==== Block dequantisation (the formulas above) ==== */

@@ -88,36 +88,3 @@ void vi_shape_str(int ndim, const int64_t *shape, char *buf, size_t bufsize)
         snprintf(buf + used, bufsize - used, "]");
 }
 
-static float bits_to_f32(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-float vi_bf16_to_f32(uint16_t b)
-{
-    return bits_to_f32((uint32_t)b << 16);
-}
-
-float vi_fp16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu;
-    uint32_t mant = h & 0x3ffu;
-    if (exp == 0x1f) /* inf or nan: keep the payload */
-        return bits_to_f32(sign | 0x7f800000u | (mant << 13));
-    if (exp == 0) {
-        if (mant == 0)
-            return bits_to_f32(sign);
-        /* subnormal half: normalise into a float32 normal */
-        int e = -1;
-        do {
-            mant <<= 1;
-            e++;
-        } while ((mant & 0x400u) == 0);
-        mant &= 0x3ffu;
-        return bits_to_f32(sign | ((uint32_t)(127 - 15 - e) << 23) | (mant << 13));
-    }
-    return bits_to_f32(sign | ((exp + 127 - 15) << 23) | (mant << 13));
-}

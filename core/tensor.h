@@ -59,9 +59,4 @@ int64_t vi_tensor_numel(const vi_tensor *t);
 /* Formats a shape as "[2, 3, -1]" into buf (always NUL-terminated). */
 void vi_shape_str(int ndim, const int64_t *shape, char *buf, size_t bufsize);
 
-/* Exact conversions of 16-bit floats to float32 (every FP16/BF16 value is
- * exactly representable in float32, so these never round). */
-float vi_fp16_to_f32(uint16_t h);
-float vi_bf16_to_f32(uint16_t b);
-
 #endif

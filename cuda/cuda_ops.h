@@ -18,6 +18,10 @@
 
 #include "core/order.h"
 
+extern "C" {
+#include "core/gguf.h"
+}
+
 /* Largest grid.y / grid.z of a launch. */
 #define VI_CUDA_GRID_YZ_MAX 65535
 /* Blocks of a grid-stride launch at most (elementwise ops). */
@@ -97,6 +101,16 @@ int64_t vi_cuda_gemm_work_floats(const vi_cuda_gemm *g, vi_cuda_lin_path path);
  * `work` holding vi_cuda_gemm_work_floats floats. K >= 1. */
 cudaError_t vi_cuda_gemm_launch(const vi_cuda_gemm *g, vi_cuda_lin_path path, float *work,
                                 cudaStream_t stream);
+
+/* ==== quantised linear (cuda/qlinear.cu; host API in cuda/qlinear_cuda.h) ==== */
+
+/* y[m][n] = vi_qdot_ref(t, row n of w, x[m], K) for m < M, n < N: w holds N
+ * rows of K elements of type t in GGUF layout (K a positive multiple of the
+ * block), x [M, K] and y [M, N] row-major. prefill 0: each lane feeds one
+ * row; 1: eight rows per dequantised weight. Same bits either way. */
+cudaError_t vi_cuda_qlinear_launch(vi_ggml_type t, const uint8_t *w, int64_t N, int64_t K,
+                                   const float *x, int64_t M, float *y, int prefill,
+                                   cudaStream_t stream);
 
 /* ==== elementwise (cuda/elementwise.cu) ==== */
 

@@ -273,16 +273,6 @@ void vi_http_reply_stream(vi_http_req *r, unsigned status, const char *content_t
     queue_reply(c, status, resp, content_type, headers);
 }
 
-void vi_http_stream_sleep(vi_http_req *r)
-{
-    MHD_suspend_connection(((req_ctx *)r)->conn);
-}
-
-void vi_http_stream_wake(vi_http_req *r)
-{
-    MHD_resume_connection(((req_ctx *)r)->conn);
-}
-
 const char *vi_http_header(vi_http_req *r, const char *name)
 {
     return MHD_lookup_connection_value(((req_ctx *)r)->conn, MHD_HEADER_KIND, name);

@@ -113,25 +113,16 @@ unsigned vi_http_status_of(vi_status st);
 
 /* A streamed body (chunked transfer encoding, e.g. server-sent events).
  * The reader copies up to max bytes into buf and returns how many (> 0),
- * 0 when nothing is ready yet, or -1 when the body is complete. After a 0
- * the connection sleeps (no polling) until vi_http_stream_wake. The reader
- * runs on a daemon thread; it and vi_http_stream_wake must synchronise
- * through the state they share (the reader is told which request it serves
- * so it can record that it went to sleep). */
+ * 0 when nothing is ready yet (it is called again: a reader with nothing to
+ * send should wait a bounded time for data before returning 0, so that the
+ * daemon thread does not spin), or -1 when the body is complete. It runs on
+ * a daemon thread. */
 typedef long (*vi_http_stream_fn)(vi_http_req *r, void *arg, char *buf, size_t max);
 
 /* Answers with status and a body produced by fn (arg is handed to it;
  * its lifetime is the caller's business, e.g. the request's state). */
 void vi_http_reply_stream(vi_http_req *r, unsigned status, const char *content_type,
                           const char *const *headers, vi_http_stream_fn fn, void *arg);
-
-/* Call from the reader, just before it returns 0: the connection sleeps
- * until vi_http_stream_wake. */
-void vi_http_stream_sleep(vi_http_req *r);
-
-/* Wakes a streamed reply that went to sleep; callable from any thread,
- * exactly once per vi_http_stream_sleep, while the request is alive. */
-void vi_http_stream_wake(vi_http_req *r);
 
 /* Suspends the request: the handler returns without replying, and `resume`
  * runs (on a daemon thread) after vi_http_resume. */

@@ -5,6 +5,7 @@
  * (reference-counted) by the request and the model's scheduler; the request
  * side detaches from it in its state_free, so the scheduler never wakes a
  * freed request and a client that goes away cancels its job. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,8 @@ typedef struct oai_call {
     vi_http_req *r;
     char id[48];
     int64_t created;
-    int resumed, sleeping; /* under job->mu */
+    int resumed;          /* under job->mu */
+    pthread_cond_t moved; /* signalled (under job->mu) when the job makes progress */
     unsigned fail_status;  /* a submit failure to report on resume */
     char fail_msg[VI_ERROR_MSG_MAX];
     /* streaming, reader thread only */
@@ -132,6 +134,7 @@ static void call_free(vi_http_req *r, void *state)
         vi_llm_job_unref(c->job);
     }
     vi_oai_req_free(&c->q);
+    pthread_cond_destroy(&c->moved);
     free(c->buf);
     free(c);
 }
@@ -145,9 +148,8 @@ static void call_notify(vi_llm_job *j, void *arg)
             c->resumed = 1;
             vi_http_resume(c->r);
         }
-    } else if (c->sleeping) {
-        c->sleeping = 0;
-        vi_http_stream_wake(c->r);
+    } else {
+        pthread_cond_signal(&c->moved);
     }
 }
 
@@ -247,6 +249,10 @@ static void put_finals(oai_call *c)
     put_done(c);
 }
 
+/* Longest wait of the stream reader for the next token (it then returns 0
+ * and is called again). */
+#define STREAM_WAIT_MS 100
+
 static long stream_read(vi_http_req *r, void *arg, char *out, size_t max)
 {
     oai_call *c = arg;
@@ -268,8 +274,19 @@ static long stream_read(vi_http_req *r, void *arg, char *out, size_t max)
         } else if (j->finish != VI_LLM_RUNNING) {
             c->phase = 2;
         } else if (c->buf_len == 0) {
-            c->sleeping = 1;
-            vi_http_stream_sleep(r);
+            /* Wait for the scheduler's next token, at most STREAM_WAIT_MS at
+             * a time; libmicrohttpd calls again after a 0. (Suspending the
+             * connection from inside this reader instead lets a client that
+             * drops a stream break the next suspended request on the same
+             * daemon thread with libmicrohttpd 0.9.75.) */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += STREAM_WAIT_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&c->moved, &j->mu, &until);
             pthread_mutex_unlock(&j->mu);
             return 0;
         }
@@ -301,6 +318,7 @@ static void completion(vi_http_req *r, int chat)
     }
     c->s = s;
     c->r = r;
+    pthread_cond_init(&c->moved, NULL);
     r->state = c;
     r->state_free = call_free;
     char param[VI_OAI_PARAM_MAX];

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "core/engine.h"
+#include "core/half.h"
 #include "core/model.h"
 #include "core/safetensors.h"
 #include "core/sha256.h"
@@ -102,7 +103,7 @@ static void test_fp16_conversion(void **state)
 {
     (void)state;
     for (uint32_t h = 0; h < 0x10000u; h++) {
-        float f = vi_fp16_to_f32((uint16_t)h);
+        float f = vi_f16_to_f32((uint16_t)h);
         uint16_t back = vi_f32_to_fp16(f);
         if ((h & 0x7c00u) == 0x7c00u && (h & 0x3ffu)) { /* NaN: stays a quiet NaN, sign kept */
             assert_int_equal(back & 0xfe00u, (h & 0x8000u) | 0x7e00u);
@@ -112,7 +113,7 @@ static void test_fp16_conversion(void **state)
         if ((h & 0x7fffu) >= 0x7c00u - 1u)
             continue;
         /* halfway to the next half (away from zero): ties go to the even one */
-        float g = vi_fp16_to_f32((uint16_t)(h + 1));
+        float g = vi_f16_to_f32((uint16_t)(h + 1));
         float mid = f + (g - f) * 0.5f; /* exact: halves have 11 significant bits */
         uint16_t even = (h & 1u) ? (uint16_t)(h + 1) : (uint16_t)h;
         assert_int_equal(vi_f32_to_fp16(mid), even);

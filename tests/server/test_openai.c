@@ -550,6 +550,28 @@ static void test_bad_requests(void **state)
         strcat(big, i ? ",5" : "5");
     strcat(big, "]}");
     expect_error("/v1/completions", big, 400, "prompt", "the prompt has 300 tokens");
+    /* exactly the context: no room for one generated token */
+    strcpy(big, "{\"model\":\"tiny\",\"prompt\":[");
+    for (int i = 0; i < 256; i++)
+        strcat(big, i ? ",5" : "5");
+    strcat(big, "]}");
+    expect_error("/v1/completions", big, 400, "prompt",
+                 "the prompt has 256 tokens; the context of model 'tiny' is 256 tokens");
+    /* max_tokens beyond the context: generation ends with the context (docs/llm.md);
+     * the 6 free positions take 6 generated tokens and the logits of the last
+     * one give a 7th, which is never fed back */
+    strcpy(big, "{\"model\":\"tiny\",\"temperature\":0,\"max_tokens\":2147483647,\"prompt\":[");
+    for (int i = 0; i < 250; i++)
+        strcat(big, i ? ",5" : "5");
+    strcat(big, "]}");
+    json_t *a = post_ok("/v1/completions", big);
+    json_t *ch = json_array_get(json_object_get(a, "choices"), 0);
+    const char *fin = json_string_value(json_object_get(ch, "finish_reason"));
+    size_t n = json_array_size(
+        json_object_get(json_object_get(a, "verinfer"), "completion_token_ids"));
+    assert_true(n >= 1 && n <= 7);
+    assert_true(strcmp(fin, "length") == 0 ? n == 7 : strcmp(fin, "stop") == 0);
+    json_decref(a);
 }
 
 /* ==== Batch invariance ==== */
