@@ -1,11 +1,9 @@
 /* core/gguf_digest.c — the Merkle model digest of a GGUF file (head leaf +
  * one leaf per tensor, RFC 6962 tree). */
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "gguf_digest.h"
+#include "gguf_priv.h"
 #include "merkle.h"
 
 /* leaf = SHA256(0x00 || str(tag) || u32 type || u32 n_dims || u64 ne[d]...
@@ -60,23 +58,11 @@ done:
 vi_status vi_gguf_digest_file(const vi_gguf *g, const char *path, uint8_t out[VI_SHA256_LEN],
                               vi_error *err)
 {
-    uint64_t len = vi_gguf_data_offset(g);
-    uint8_t *head = malloc(len ? (size_t)len : 1);
-    if (!head)
-        return vi_fail(err, VI_ERR_NOMEM, "gguf digest: out of memory for a %llu-byte head",
-                       (unsigned long long)len);
-    vi_status st;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        st = vi_fail(err, VI_ERR_IO, "gguf digest: cannot open %s: %s", path, strerror(errno));
-    } else if (fread(head, 1, (size_t)len, f) != (size_t)len) {
-        st = vi_fail(err, VI_ERR_IO, "gguf digest: cannot read the %llu-byte head of %s",
-                     (unsigned long long)len, path);
-    } else {
-        st = vi_gguf_digest(g, head, len, out, err);
-    }
-    if (f)
-        fclose(f);
-    free(head);
-    return st;
+    /* the head is hashed from the mapping the tensors are hashed from: read
+     * again from path, it could come from a file replaced since the open */
+    if (g->data_offset > g->size)
+        return vi_fail(err, VI_ERR_IO,
+                       "gguf digest: %s has %llu bytes, fewer than its %llu-byte head", path,
+                       (unsigned long long)g->size, (unsigned long long)g->data_offset);
+    return vi_gguf_digest(g, g->base, g->data_offset, out, err);
 }

@@ -21,8 +21,10 @@
 vi_status vi_gguf_digest(const vi_gguf *g, const uint8_t *head, uint64_t head_len,
                          uint8_t out[VI_SHA256_LEN], vi_error *err);
 
-/* Same, reading the head from the file at path (the file g was opened
- * from); VI_ERR_IO naming the path if it cannot be read. */
+/* Same, with the head taken from g's own image of the file at path (path
+ * only names it in messages, so the head and the tensors are one file even
+ * if path has been replaced since); VI_ERR_IO naming the path if the image
+ * ends inside the head. */
 vi_status vi_gguf_digest_file(const vi_gguf *g, const char *path, uint8_t out[VI_SHA256_LEN],
                               vi_error *err);
 
