@@ -9,6 +9,7 @@
 #include "core/quant.h"
 #include "core/vmath.h"
 #include "gen_llama.h"
+#include "gen_plan.h"
 
 /* The first merges of SmolLM2's tokenizer.ggml.merges (a fact of that
  * vocabulary); every merge's halves are earlier tokens. */
@@ -55,21 +56,7 @@ int32_t vi_gen_llama_n_vocab(const vi_gen_llama_opts *o)
     return 3 + 256 + o->n_merges;
 }
 
-/* ==== random numbers and halves ==== */
-
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [-1, 1): a 24-bit integer scaled by 2^-23 (exact). */
-static float unit(uint64_t *s)
-{
-    return (float)((int32_t)(splitmix(s) >> 40) - (1 << 23)) * 0x1p-23f;
-}
+/* ==== halves ==== */
 
 /* f as an IEEE half by truncating the mantissa (|f| in the half normal
  * range; smaller magnitudes become 0). */
@@ -88,7 +75,7 @@ static uint16_t half_trunc(float f)
 /* A positive half near v: v times a jitter in [1, 1.25). */
 static uint16_t half_near(float v, uint64_t *s)
 {
-    float j = 1.0f + (float)(splitmix(s) >> 56) * 0x1p-10f;
+    float j = 1.0f + (float)(vi_gen_next(s) >> 56) * 0x1p-10f;
     return half_trunc(v * j);
 }
 
@@ -104,23 +91,23 @@ static void fill(vi_ggml_type t, uint8_t *p, int64_t n, float amp, uint64_t *s)
     switch (t) {
     case VI_GGML_F32:
         for (int64_t i = 0; i < n; i++) {
-            float v = amp * unit(s);
+            float v = amp * vi_gen_unit(s);
             memcpy(p + 4 * i, &v, 4);
         }
         break;
     case VI_GGML_F16:
         for (int64_t i = 0; i < n; i++)
-            put16(p + 2 * i, half_trunc(amp * unit(s)));
+            put16(p + 2 * i, half_trunc(amp * vi_gen_unit(s)));
         break;
     case VI_GGML_BF16:
         for (int64_t i = 0; i < n; i++)
-            put16(p + 2 * i, (uint16_t)(vi_f32_bits(amp * unit(s)) >> 16));
+            put16(p + 2 * i, (uint16_t)(vi_f32_bits(amp * vi_gen_unit(s)) >> 16));
         break;
     case VI_GGML_Q4_0:
         for (int64_t b = 0; b < n / 32; b++, p += VI_Q4_0_BYTES) {
             put16(p, half_near(amp / 8.0f, s));
             for (int j = 0; j < 16; j++)
-                p[2 + j] = (uint8_t)(splitmix(s) >> 56);
+                p[2 + j] = (uint8_t)(vi_gen_next(s) >> 56);
         }
         break;
     case VI_GGML_Q4_1:
@@ -128,14 +115,14 @@ static void fill(vi_ggml_type t, uint8_t *p, int64_t n, float amp, uint64_t *s)
             put16(p, half_near(2.0f * amp / 15.0f, s));
             put16(p + 2, (uint16_t)(half_near(amp, s) | 0x8000u)); /* m < 0 */
             for (int j = 0; j < 16; j++)
-                p[4 + j] = (uint8_t)(splitmix(s) >> 56);
+                p[4 + j] = (uint8_t)(vi_gen_next(s) >> 56);
         }
         break;
     case VI_GGML_Q8_0:
         for (int64_t b = 0; b < n / 32; b++, p += VI_Q8_0_BYTES) {
             put16(p, half_near(amp / 127.0f, s));
             for (int j = 0; j < 32; j++) {
-                int q = (int)(splitmix(s) % 255u) - 127;
+                int q = (int)(vi_gen_next(s) % 255u) - 127;
                 p[2 + j] = (uint8_t)(int8_t)q;
             }
         }
@@ -295,7 +282,7 @@ static vi_status add(gen_state *g, const char *name, int32_t t, int n_dims, int6
     if (center != 0.0f) { /* norms: center + amp * u, written as F32/F16/BF16 */
         uint64_t s2 = s;
         for (int64_t i = 0; i < n; i++) {
-            float v = center + amp * unit(&s2);
+            float v = center + amp * vi_gen_unit(&s2);
             if (t == VI_GGML_F32)
                 memcpy(p + 4 * i, &v, 4);
             else if (t == VI_GGML_F16)

@@ -175,7 +175,7 @@ VI_TARGET_AVX2 static void acc_avx2(const float *e, int64_t ld, int G, const flo
             for (int32_t dd = d; dd < hd; dd++) {
                 float a = 0.0f;
                 for (int32_t j = 0; j < n; j++)
-                    a = __builtin_fmaf(eg[gg * ld + j], v[(int64_t)j * hd + dd], a);
+                    a = VI_FMAF(eg[gg * ld + j], v[(int64_t)j * hd + dd], a);
                 ag[(int64_t)gg * hd + dd] = a;
             }
     }

@@ -68,12 +68,6 @@ static vi_status get_pos_f32(const vi_gguf *g, const char *name, int required, f
     return VI_OK;
 }
 
-static int str_is(vi_gguf_str s, const char *lit)
-{
-    size_t n = strlen(lit);
-    return s.len == n && memcmp(s.ptr, lit, n) == 0;
-}
-
 static vi_status read_hparams(const vi_gguf *g, vi_llama_hparams *hp, vi_error *err)
 {
     vi_gguf_str arch;
@@ -82,7 +76,7 @@ static vi_status read_hparams(const vi_gguf *g, vi_llama_hparams *hp, vi_error *
     vi_status st = vi_gguf_get_str(g, "general.architecture", &arch, err);
     if (st != VI_OK)
         return st;
-    if (!str_is(arch, "llama"))
+    if (!vi_gguf_str_eq(arch, "llama"))
         return vi_fail(err, VI_ERR_UNSUPPORTED,
                        "llama: general.architecture is '%.*s'; only 'llama' is supported",
                        (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
@@ -134,7 +128,7 @@ static vi_status read_hparams(const vi_gguf *g, vi_llama_hparams *hp, vi_error *
         vi_gguf_str t;
         if ((st = vi_gguf_get_str(g, "llama.rope.scaling.type", &t, err)))
             return st;
-        if (!str_is(t, "none"))
+        if (!vi_gguf_str_eq(t, "none"))
             return vi_fail(err, VI_ERR_UNSUPPORTED,
                            "llama: rope.scaling.type '%.*s' is not supported (only none)",
                            (int)(t.len > 64 ? 64 : t.len), t.ptr);
