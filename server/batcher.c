@@ -30,13 +30,6 @@ struct vi_batcher {
     vi_receipt *receipts[VI_BATCH_MAX_ITEMS]; /* worker only: the receipts being signed */
 };
 
-static int64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static uint64_t us_between(int64_t from_ns, int64_t to_ns)
 {
     return to_ns > from_ns ? (uint64_t)(to_ns - from_ns) / 1000 : 0;
@@ -112,7 +105,7 @@ static void sign_batch(vi_batcher *b, int n)
 /* Runs n items taken off the queue as one execution (called unlocked). */
 static void run_batch(vi_batcher *b, int n)
 {
-    int64_t start = monotonic_ns();
+    int64_t start = vi_monotonic_ns();
     int64_t rows = 0;
     uint64_t queue_us = 0;
     for (int i = 0; i < n; i++) {
@@ -126,7 +119,7 @@ static void run_batch(vi_batcher *b, int n)
     vi_status st = vi_infer_run_batch(b->im, b->jobs, n, NULL, (int64_t)time(NULL), &err);
     if (b->key)
         sign_batch(b, n);
-    int64_t end = monotonic_ns();
+    int64_t end = vi_monotonic_ns();
     /* vi_infer_run_batch concatenates inputs, runs the engine, splits the
      * outputs and seals the receipts in one call, and the one signature
      * follows it, so all of it is counted as compute_infer; input and output
@@ -158,7 +151,7 @@ static void *worker(void *arg)
         int64_t due = INT64_MAX; /* when the oldest request has waited the delay */
         if (delay <= (INT64_MAX - b->head->enqueued_ns) / 1000)
             due = b->head->enqueued_ns + delay * 1000;
-        int flush = b->stopping || delay == 0 || monotonic_ns() >= due;
+        int flush = b->stopping || delay == 0 || vi_monotonic_ns() >= due;
         int n = vi_batch_plan(&b->cfg, b->head, flush);
         if (n == 0) {
             struct timespec ts = {.tv_sec = due / 1000000000, .tv_nsec = due % 1000000000};
@@ -265,7 +258,7 @@ vi_status vi_batcher_submit(vi_batcher *b, vi_batch_item *item, vi_error *err)
     } else if (b->cfg.max_queue_size > 0 && b->n_queued >= b->cfg.max_queue_size) {
         st = vi_fail(err, VI_ERR_LIMIT, "queue full: %d requests waiting", b->n_queued);
     } else {
-        item->enqueued_ns = monotonic_ns();
+        item->enqueued_ns = vi_monotonic_ns();
         item->next = NULL;
         if (b->tail)
             b->tail->next = item;

@@ -15,6 +15,8 @@
 
 #include <microhttpd.h>
 
+#include "metrics.h"
+
 struct vi_http {
     struct MHD_Daemon *daemon;
     int listen_fd; /* -1 once handed back by quiesce */
@@ -46,13 +48,6 @@ typedef struct req_ctx {
     vi_http_stream_fn stream_fn; /* a streamed reply: its reader and argument */
     void *stream_arg;
 } req_ctx;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 void vi_http_config_default(vi_http_config *cfg)
 {
@@ -102,7 +97,7 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
 static void access_log(const req_ctx *c, enum MHD_RequestTerminationCode toe)
 {
     char status[16], rows[32], batch[16];
-    double ms = (double)(now_ns() - c->start_ns) / 1e6;
+    double ms = (double)(vi_monotonic_ns() - c->start_ns) / 1e6;
     if (c->replied)
         snprintf(status, sizeof status, "%u", c->status);
     else
@@ -448,7 +443,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         c->h = h;
         c->conn = conn;
         c->pub.app = h->app;
-        c->start_ns = now_ns();
+        c->start_ns = vi_monotonic_ns();
         *con_cls = c;
         atomic_fetch_add(&h->active, 1);
         begin_request(c, url, method);

@@ -179,10 +179,7 @@ vi_status vi_llm_params_check(const vi_llm *l, const vi_llm_params *p, vi_error 
 
 /* ==== Per-token bookkeeping (scheduler and solo run alike) ==== */
 
-/* Length of the UTF-8 step at s[i..n): a whole valid sequence, 1 for a byte
- * that cannot start or continue one, 0 when the bytes end inside what may
- * still become a valid sequence (only if !final). */
-static size_t utf8_step(const unsigned char *s, size_t i, size_t n, int final)
+size_t vi_utf8_step(const unsigned char *s, size_t i, size_t n, int final)
 {
     unsigned c = s[i];
     size_t need;
@@ -216,7 +213,7 @@ static size_t utf8_boundary(const char *s, size_t n, size_t cut, int final)
 {
     size_t i = 0;
     while (i < cut) {
-        size_t st = utf8_step((const unsigned char *)s, i, n, final);
+        size_t st = vi_utf8_step((const unsigned char *)s, i, n, final);
         if (st == 0 || i + st > cut)
             break;
         i += st;

@@ -113,6 +113,11 @@ void vi_llm_params_free(vi_llm_params *p);
  * VI_ERR_LIMIT naming the field. */
 vi_status vi_llm_params_check(const vi_llm *l, const vi_llm_params *p, vi_error *err);
 
+/* Length of the UTF-8 step at s[i..n): a whole valid sequence, 1 for a byte
+ * that cannot start or continue one, 0 when the bytes end inside what may
+ * still become a valid sequence (only if !final; final treats it as invalid). */
+size_t vi_utf8_step(const unsigned char *s, size_t i, size_t n, int final);
+
 typedef struct vi_llm_sched_config {
     int max_seqs;        /* sequences decoding at once (default 8) */
     int max_queue;       /* jobs waiting for a slot before submit refuses (default 64) */

@@ -1,12 +1,14 @@
 /* server/metrics.c — per-model counters (relaxed atomics) and their
  * Prometheus text exposition (format 0.0.4): HELP and TYPE once per series,
- * then one sample per model, labels model="...",version="..." escaped. */
+ * then one sample per model, labels model="...",version="..." escaped; and
+ * the monotonic clock durations are measured on. */
 #include "metrics.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define RELAXED memory_order_relaxed
 
@@ -278,4 +280,11 @@ char *vi_metrics_render(const vi_model_metrics *const *models, const char *const
         return NULL;
     }
     return b.s;
+}
+
+int64_t vi_monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

@@ -65,4 +65,7 @@ void vi_metrics_execution(vi_model_metrics *m, int64_t rows, int requests, uint6
 char *vi_metrics_render(const vi_model_metrics *const *models, const char *const *names,
                         const char *const *versions, int n);
 
+/* CLOCK_MONOTONIC in nanoseconds: the clock every server duration is measured on. */
+int64_t vi_monotonic_ns(void);
+
 #endif

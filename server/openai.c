@@ -395,28 +395,14 @@ json_t *vi_oai_text(const char *s, size_t n)
     size_t o = 0;
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        unsigned c = u[i];
-        size_t need = c < 0x80                 ? 0
-                      : c >= 0xC2 && c <= 0xDF ? 1
-                      : c >= 0xE0 && c <= 0xEF ? 2
-                      : c >= 0xF0 && c <= 0xF4 ? 3
-                                               : 4;
-        unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-        unsigned hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-        int ok = need < 4;
-        for (size_t k = 1; ok && k <= need; k++) {
-            if (i + k >= n)
-                ok = 0;
-            else if (u[i + k] < (k == 1 ? lo : 0x80) || u[i + k] > (k == 1 ? hi : 0xBF))
-                ok = 0;
-        }
-        if (ok && c != 0) {
-            memcpy(buf + o, s + i, need + 1);
-            o += need + 1;
-            i += need + 1;
-        } else if (c == 0) {
+        size_t st = vi_utf8_step(u, i, n, 1);
+        if (u[i] == 0) {
             buf[o++] = ' '; /* NUL cannot live in a C JSON string here */
             i++;
+        } else if (st > 1 || u[i] < 0x80) {
+            memcpy(buf + o, s + i, st);
+            o += st;
+            i += st;
         } else {
             memcpy(buf + o, "\xEF\xBF\xBD", 3);
             o += 3;

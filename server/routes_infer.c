@@ -26,20 +26,13 @@ typedef struct infer_state {
     int64_t start_ns;
 } infer_state;
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The request is answered: outcome and duration counted, pending gauge down. */
 static void account(infer_state *s, int ok, vi_fail_reason reason)
 {
     if (!s->counted)
         return;
     s->counted = 0;
-    int64_t us = (now_ns() - s->start_ns) / 1000;
+    int64_t us = (vi_monotonic_ns() - s->start_ns) / 1000;
     vi_metrics_request_done(s->m->metrics, ok, reason, (uint64_t)(us > 0 ? us : 0));
 }
 
@@ -205,7 +198,7 @@ void vi_route_infer(vi_http_req *r)
         return;
     }
     s->r = r;
-    s->start_ns = now_ns();
+    s->start_ns = vi_monotonic_ns();
     r->state = s;
     r->state_free = state_free;
     if (!(s->m = vi_route_model(r, 503)))
