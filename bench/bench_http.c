@@ -9,6 +9,13 @@
  * --sign-per-request) and the ratio HTTP / in-process; then GET /v2/health/ready at concurrency 64
  * (and wrk's figure for it when --wrk is given and wrk is installed).
  *
+ * CPU time is read from /proc: "srv us/req" is the server process's CPU time
+ * (all threads, user + system) per request answered in the measured window,
+ * "cpu us/req" the same for the in-process loop. With --server-cpus and
+ * --client-cpus the server and the in-process engine are pinned to one set of
+ * CPUs and the load generator to the other, so that the ratio compares equal
+ * CPUs and the client's work is not taken from the server's.
+ *
  * Before anything is timed, every request of the pool is sent once in each
  * format and its decoded outputs and receipt output_digest must equal the
  * in-process run of the same request. During timing every response's status
@@ -24,7 +31,7 @@
  * Usage: bench_http [--duration S] [--quick] [--url HOST:PORT] [--workdir DIR]
  *                   [--verinfer PATH] [--threads T] [--http-threads H] [--rows R]
  *                   [--concurrency 1,16,64,256] [--client-threads N] [--models small,wide]
- *                   [--wrk] [--sign-per-request]
+ *                   [--wrk] [--sign-per-request] [--server-cpus LIST --client-cpus LIST]
  *   --duration S       seconds measured per cell (default 5; 0.5 s warm-up before)
  *   --quick            a 0.2 s warm-up and, unless --duration is given, 1 s per cell
  *   --url HOST:PORT    use a running server instead of starting one; it must serve
@@ -33,12 +40,15 @@
  *                      directory under /tmp); existing models and key are reused
  *   --verinfer PATH    the binary to start (default: verinfer beside this program)
  *   --threads T        compute threads of the server and of the in-process engine
- *                      (default: online CPUs)
+ *                      (default: online CPUs, or the number of --server-cpus)
  *   --http-threads H   the server's --http-threads (default: the server's default)
  *   --rows R           batch rows per request (default 1)
  *   --wrk              also measure /v2/health/ready and the small model with wrk
  *   --sign-per-request the in-process loop signs each receipt alone (as the
- *                      server did before receipts were signed per batch) */
+ *                      server did before receipts were signed per batch)
+ *   --server-cpus LIST CPUs (e.g. 0-3,6) of the server and the in-process engine;
+ *   --client-cpus LIST CPUs of the load generator; give both or neither */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -54,6 +64,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -86,6 +97,8 @@ typedef struct {
     int threads, http_threads, rows, client_threads, wrk, sign_per_request;
     int conc[8], n_conc;
     int model_mask; /* bit 0 small, bit 1 wide */
+    int pin;        /* --server-cpus and --client-cpus given */
+    cpu_set_t server_cpus, client_cpus;
 } options;
 
 static options O;
@@ -175,6 +188,50 @@ static void buf_printf(buf *b, const char *fmt, ...)
     va_end(ap);
     buf_add(b, big, (size_t)n);
     free(big);
+}
+
+/* "0-1,3" -> set; 0 when malformed or empty. */
+static int parse_cpu_list(const char *v, cpu_set_t *set)
+{
+    CPU_ZERO(set);
+    for (const char *p = v; *p;) {
+        char *end;
+        long a = strtol(p, &end, 10), b = a;
+        if (end == p || a < 0 || a >= CPU_SETSIZE)
+            return 0;
+        if (*end == '-') {
+            p = end + 1;
+            b = strtol(p, &end, 10);
+            if (end == p || b < a || b >= CPU_SETSIZE)
+                return 0;
+        }
+        for (long c = a; c <= b; c++)
+            CPU_SET((int)c, set);
+        if (*end != ',' && *end != '\0')
+            return 0;
+        p = *end ? end + 1 : end;
+    }
+    return CPU_COUNT(set) > 0;
+}
+
+/* CPU seconds (user + system, all threads) used so far by process `pid`; -1 if unknown. */
+static double process_cpu_s(pid_t pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    const char *p = strrchr(line, ')'); /* the command name may hold spaces */
+    unsigned long long ut, st;
+    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt
+     * cmajflt utime stime */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* ==== HTTP/1.1 response parsing (shared by the validation and the load loop) ==== */
@@ -331,7 +388,8 @@ static void workload_free(workload *w)
 
 typedef struct {
     int fd;
-    int idx; /* which request of the workload */
+    int idx;      /* which request of the workload */
+    int want_out; /* EPOLLOUT is in the registered interest */
     size_t sent;
     int64_t t0;
     buf in;
@@ -366,6 +424,7 @@ static int conn_open(loop *l, conn *c, int ep)
     fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     (void)l;
+    c->want_out = 0;
     return epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
 }
 
@@ -384,7 +443,13 @@ static int conn_send(conn *c, const workload *wl, int ep)
             return -1;
         c->sent += (size_t)w;
     }
-    struct epoll_event ev = {.events = EPOLLIN | (c->sent < len ? EPOLLOUT : 0), .data.ptr = c};
+    /* the interest changes only when a send must wait (or the wait ends): the
+     * common request costs no epoll_ctl */
+    int want_out = c->sent < len;
+    if (want_out == c->want_out)
+        return 0;
+    c->want_out = want_out;
+    struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0), .data.ptr = c};
     return epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -472,6 +537,8 @@ static void conn_readable(loop *l, conn *c, int ep)
 static void *loop_main(void *arg)
 {
     loop *l = arg;
+    if (O.pin)
+        pthread_setaffinity_np(pthread_self(), sizeof O.client_cpus, &O.client_cpus);
     int ep = epoll_create1(EPOLL_CLOEXEC);
     for (int i = 0; i < l->n_conns; i++) {
         conn *c = &l->conns[i];
@@ -507,8 +574,11 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
+static pid_t g_server; /* 0 with --url */
+
 typedef struct {
     double rps, p50_ms, p99_ms;
+    double server_us; /* server CPU time per request in the measured window; -1 unknown */
     uint64_t errors;
     char first_error[256];
 } load_result;
@@ -539,11 +609,11 @@ static load_result run_load(const workload *wl, int conc)
         pthread_create(&loops[t].thread, NULL, loop_main, &loops[t]);
     }
     sleep_s(O.warmup);
-    double t1 = now_s();
+    double t1 = now_s(), cpu1 = g_server ? process_cpu_s(g_server) : -1;
     atomic_store(&g_phase, PHASE_MEASURE);
     sleep_s(O.duration);
     atomic_store(&g_phase, PHASE_STOP);
-    double t2 = now_s();
+    double t2 = now_s(), cpu2 = g_server ? process_cpu_s(g_server) : -1;
     load_result r = {0};
     size_t total = 0;
     for (int t = 0; t < nt; t++) {
@@ -562,6 +632,7 @@ static load_result run_load(const workload *wl, int conc)
     }
     qsort(all, total, sizeof *all, cmp_i64);
     r.rps = (double)total / (t2 - t1);
+    r.server_us = cpu1 >= 0 && cpu2 >= 0 && total ? (cpu2 - cpu1) * 1e6 / (double)total : -1;
     if (total) {
         r.p50_ms = (double)all[(total - 1) / 2] * 1e-6;
         r.p99_ms = (double)all[(size_t)((double)(total - 1) * 0.99)] * 1e-6;
@@ -753,7 +824,7 @@ static void model_validate(model *md)
 /* In-process requests/s: batches of k pool requests through vi_infer_run_batch
  * (engine, output split, digests) and vi_receipt_seal_batch (one signature),
  * as the batcher runs them; with --sign-per-request one signature each. */
-static double inproc_rate(model *md, int k, EVP_PKEY *key)
+static double inproc_rate(model *md, int k, EVP_PKEY *key, double *cpu_us)
 {
     vi_error err = {{0}};
     vi_infer_job *jobs = calloc((size_t)k, sizeof *jobs);
@@ -763,7 +834,7 @@ static double inproc_rate(model *md, int k, EVP_PKEY *key)
         check(vi_infer_prepare(&md->im, &md->req[j % POOL], &jobs[j], &err), &err, "prepare");
         ptrs[j] = &jobs[j];
     }
-    double t0 = now_s(), t1 = 0;
+    double t0 = now_s(), t1 = 0, cpu1 = 0;
     long batches = 0;
     for (int measuring = 0;;) {
         check(vi_infer_run_batch(&md->im, ptrs, k, O.sign_per_request ? key : NULL,
@@ -782,6 +853,7 @@ static double inproc_rate(model *md, int k, EVP_PKEY *key)
         if (!measuring && t - t0 >= O.warmup) {
             measuring = 1;
             t1 = t;
+            cpu1 = process_cpu_s(getpid());
             batches = 0;
         } else if (measuring) {
             batches++;
@@ -790,6 +862,7 @@ static double inproc_rate(model *md, int k, EVP_PKEY *key)
         }
     }
     double rate = (double)batches * k / (now_s() - t1);
+    *cpu_us = (process_cpu_s(getpid()) - cpu1) * 1e6 / ((double)batches * k);
     for (int j = 0; j < k; j++)
         vi_infer_job_free(&jobs[j]);
     free(jobs);
@@ -799,8 +872,6 @@ static double inproc_rate(model *md, int k, EVP_PKEY *key)
 }
 
 /* ==== the server ==== */
-
-static pid_t g_server;
 
 static void start_server(const char *repo, const char *key)
 {
@@ -836,6 +907,8 @@ static void start_server(const char *repo, const char *key)
         die("fork: %s%s", strerror(errno), "");
     if (g_server == 0) {
         prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (O.pin)
+            sched_setaffinity(0, sizeof O.server_cpus, &O.server_cpus);
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0)
             dup2(fd, 2);
@@ -948,7 +1021,8 @@ static void usage(void)
             "usage: bench_http [--duration S] [--quick] [--url HOST:PORT] [--workdir DIR]\n"
             "                  [--verinfer PATH] [--threads T] [--http-threads H] [--rows R]\n"
             "                  [--concurrency 1,16,64,256] [--client-threads N]\n"
-            "                  [--models small,wide] [--wrk] [--sign-per-request]\n");
+            "                  [--models small,wide] [--wrk] [--sign-per-request]\n"
+            "                  [--server-cpus LIST --client-cpus LIST]\n");
     exit(2);
 }
 
@@ -963,7 +1037,7 @@ static void parse_args(int argc, char **argv)
     int c4[] = {1, 16, 64, 256};
     memcpy(O.conc, c4, sizeof c4);
     O.n_conc = 4;
-    int quick = 0, duration_given = 0;
+    int quick = 0, duration_given = 0, threads_given = 0, server_cpus = 0, client_cpus = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--quick")) {
@@ -983,7 +1057,15 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(a, "--verinfer")) {
             snprintf(O.verinfer, sizeof O.verinfer, "%s", v), i++;
         } else if (!strcmp(a, "--threads")) {
-            O.threads = atoi(v), i++;
+            O.threads = atoi(v), threads_given = 1, i++;
+        } else if (!strcmp(a, "--server-cpus")) {
+            if (!parse_cpu_list(v, &O.server_cpus))
+                usage();
+            server_cpus = 1, i++;
+        } else if (!strcmp(a, "--client-cpus")) {
+            if (!parse_cpu_list(v, &O.client_cpus))
+                usage();
+            client_cpus = 1, i++;
         } else if (!strcmp(a, "--http-threads")) {
             O.http_threads = atoi(v), i++;
         } else if (!strcmp(a, "--rows")) {
@@ -1002,6 +1084,11 @@ static void parse_args(int argc, char **argv)
             usage();
         }
     }
+    if (server_cpus != client_cpus)
+        usage(); /* both or neither */
+    O.pin = server_cpus;
+    if (O.pin && !threads_given)
+        O.threads = CPU_COUNT(&O.server_cpus);
     if (quick) {
         if (!duration_given)
             O.duration = 1;
@@ -1027,6 +1114,10 @@ int main(int argc, char **argv)
 {
     parse_args(argc, argv);
     signal(SIGPIPE, SIG_IGN);
+    /* the in-process engine's threads (created by this thread) and the server
+     * get the server CPUs; the client threads move to theirs */
+    if (O.pin && sched_setaffinity(0, sizeof O.server_cpus, &O.server_cpus) != 0)
+        die("--server-cpus: %s%s", strerror(errno), "");
     if (!O.workdir[0]) {
         snprintf(O.workdir, sizeof O.workdir, "/tmp/bench_http-XXXXXX");
         if (!mkdtemp(O.workdir))
@@ -1087,23 +1178,36 @@ int main(int argc, char **argv)
            O.url ? "running server" : "verinfer serve", g_host, g_port,
            sysconf(_SC_NPROCESSORS_ONLN), cpu, O.threads, http_threads, O.rows, O.duration,
            O.warmup, O.client_threads, POOL);
+    if (O.pin) {
+        char sc[256] = "", cc[256] = "";
+        for (int c = 0, ns = 0, nc = 0; c < CPU_SETSIZE; c++) {
+            if (CPU_ISSET(c, &O.server_cpus))
+                ns += snprintf(sc + ns, sizeof sc - (size_t)ns, "%s%d", ns ? "," : "", c);
+            if (CPU_ISSET(c, &O.client_cpus))
+                nc += snprintf(cc + nc, sizeof cc - (size_t)nc, "%s%d", nc ? "," : "", c);
+            if (ns >= (int)sizeof sc - 8 || nc >= (int)sizeof cc - 8)
+                break;
+        }
+        printf("bench_http: server and in-process engine on CPU(s) %s; client on CPU(s) %s\n", sc,
+               cc);
+    }
     printf("bench_http: in-process receipts signed %s\n",
            O.sign_per_request ? "one by one (--sign-per-request)"
                               : "once per batch, as the server does");
-    printf("\n%-10s %-6s %5s %10s %10s %8s %8s %9s %6s | %12s %5s %6s\n", "model", "format", "conc",
-           "req/s", "rows/s", "p50 ms", "p99 ms", "rows/exec", "errors", "in-proc req/s", "batch",
-           "ratio");
+    printf("\n%-10s %-6s %5s %10s %10s %8s %8s %9s %9s %6s | %12s %5s %9s %6s\n", "model", "format",
+           "conc", "req/s", "rows/s", "p50 ms", "p99 ms", "rows/exec", "srv us/req", "errors",
+           "in-proc req/s", "batch", "cpu us/req", "ratio");
     int failures = 0;
     for (int mi = 0; mi < N_MODELS; mi++) {
         model *md = &MODELS[mi];
         if (!(O.model_mask & md->bit))
             continue;
-        double inproc[8];
+        double inproc[8], inproc_cpu_us[8];
         int batch[8];
         for (int ci2 = 0; ci2 < O.n_conc; ci2++) {
             int per = MAX_BATCH / O.rows > 0 ? MAX_BATCH / O.rows : 1;
             batch[ci2] = O.conc[ci2] < per ? O.conc[ci2] : per;
-            inproc[ci2] = inproc_rate(md, batch[ci2], key);
+            inproc[ci2] = inproc_rate(md, batch[ci2], key, &inproc_cpu_us[ci2]);
         }
         for (int w = 0; w < 2; w++) {
             for (int ci2 = 0; ci2 < O.n_conc; ci2++) {
@@ -1114,10 +1218,17 @@ int main(int argc, char **argv)
                 int64_t exec1 = server_metric(md->name, "verinfer_inference_exec_count");
                 double per_exec =
                     exec1 > exec0 ? (double)(rows1 - rows0) / (double)(exec1 - exec0) : 0.0;
-                printf("%-10s %-6s %5d %10.0f %10.0f %8.3f %8.3f %9.1f %6llu | %12.0f %5d %6.2f\n",
-                       md->name, FORMATS[w], O.conc[ci2], r.rps, r.rps * O.rows, r.p50_ms, r.p99_ms,
-                       per_exec, (unsigned long long)r.errors, inproc[ci2], batch[ci2],
-                       r.rps / inproc[ci2]);
+                char srv[32];
+                if (r.server_us >= 0)
+                    snprintf(srv, sizeof srv, "%.1f", r.server_us);
+                else
+                    snprintf(srv, sizeof srv, "-");
+                printf(
+                    "%-10s %-6s %5d %10.0f %10.0f %8.3f %8.3f %9.1f %9s %6llu | %12.0f %5d %9.1f "
+                    "%6.2f\n",
+                    md->name, FORMATS[w], O.conc[ci2], r.rps, r.rps * O.rows, r.p50_ms, r.p99_ms,
+                    per_exec, srv, (unsigned long long)r.errors, inproc[ci2], batch[ci2],
+                    inproc_cpu_us[ci2], r.rps / inproc[ci2]);
                 if (r.errors) {
                     printf("    first error: %s\n", r.first_error);
                     failures++;

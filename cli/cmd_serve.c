@@ -5,6 +5,7 @@
  * sigwait (no signal handler): stop accepting, let queued and running
  * requests finish, free everything, exit 0. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -369,6 +370,11 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&stop_sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* batch buffers (a few hundred KiB, allocated and freed per execution)
+     * stay in the heap instead of being mapped, faulted in and unmapped every
+     * time: the server's working set is bounded by its limits anyway */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
     vi_server srv;
     memset(&srv, 0, sizeof srv);

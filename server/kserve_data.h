@@ -46,7 +46,7 @@ struct vi_kserve_limits;
  * returns 1 with req filled exactly as vi_kserve_parse_request would fill it,
  * or 0 with req zeroed when the request is outside that shape or has any
  * fault (the full route then decides). */
-int vi_ks_fast_request(const char *json, size_t len, size_t binary_len,
+int vi_ks_fast_request(const char *json, size_t len, const uint8_t *binary, size_t binary_len,
                        const struct vi_kserve_limits *lim, struct vi_kserve_request *req);
 
 /* vi_kserve_parse_request through jansson only (the reference for the above). */

@@ -1,9 +1,11 @@
-/* server/kserve_fast.c — the common shape of a JSON inference request decoded
- * without building a jansson tree: an object of "id", "inputs" (FP32 tensors
- * with flat "data") and "outputs" (names, optional binary_data), plain ASCII
- * strings without escapes, no binary data. Anything else, and anything the
- * full route would refuse, is declined, so the full route gives the answer
- * (or the error) exactly as before. */
+/* server/kserve_fast.c — the common shape of an inference request decoded
+ * without building a jansson tree: an object of "id", "parameters" (nothing
+ * but binary_data_output), "inputs" (FP32 tensors with flat "data", or with
+ * parameters.binary_data_size and their bytes in the binary part) and
+ * "outputs" (names, optional binary_data), plain ASCII strings without
+ * escapes. Anything else, and anything the full route would refuse, is
+ * declined, so the full route gives the answer (or the error) exactly as
+ * before. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 
 typedef struct fp {
     const char *p, *end;
+    const uint8_t *bin; /* the binary part, taken in input order */
+    size_t bin_len, bin_used;
 } fp;
 
 static void ws(fp *s)
@@ -130,9 +134,54 @@ static int shape_array(fp *s, vi_tensor *t)
     return eat(s, ']');
 }
 
+/* true or false (after whitespace) into *v. */
+static int boolean(fp *s, int *v)
+{
+    ws(s);
+    size_t left = (size_t)(s->end - s->p);
+    if (left >= 4 && memcmp(s->p, "true", 4) == 0) {
+        *v = 1;
+        s->p += 4;
+    } else if (left >= 5 && memcmp(s->p, "false", 5) == 0) {
+        *v = 0;
+        s->p += 5;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* An object holding one key `key` with a boolean (*v) or, when is_size, a
+ * non-negative integer (*size); or {} when allow_empty (*present = 0). */
+static int one_key_object(fp *s, const char *key, int is_size, int allow_empty, int *present,
+                          int *v, long long *size)
+{
+    const char *k;
+    size_t kn;
+    *present = 0;
+    if (!eat(s, '{'))
+        return 0;
+    if (eat(s, '}'))
+        return allow_empty;
+    if (!str(s, &k, &kn) || !key_is(k, kn, key) || !eat(s, ':'))
+        return 0;
+    if (is_size) {
+        double x;
+        int is_int;
+        if (!number(s, &x, size, &is_int) || !is_int || *size < 0)
+            return 0;
+    } else if (!boolean(s, v)) {
+        return 0;
+    }
+    *present = 1;
+    return eat(s, '}');
+}
+
 static int input_object(fp *s, const vi_kserve_limits *lim, size_t json_len, vi_tensor *t)
 {
-    int have_name = 0, have_dt = 0, have_shape = 0, have_data = 0, ok = 0;
+    int have_name = 0, have_dt = 0, have_shape = 0, have_data = 0, have_params = 0, ok = 0;
+    int have_size = 0, unused;
+    long long size = 0;
     fbuf b = {0};
     if (!eat(s, '{'))
         return 0;
@@ -156,21 +205,38 @@ static int input_object(fp *s, const vi_kserve_limits *lim, size_t json_len, vi_
         } else if (key_is(k, kn, "data") && !have_data++) {
             if (!data_array(s, &b))
                 goto done;
+        } else if (key_is(k, kn, "parameters") && !have_params++) {
+            /* {"binary_data_size": N}: the tensor's bytes are in the binary part */
+            if (!one_key_object(s, "binary_data_size", 1, 0, &have_size, &unused, &size))
+                goto done;
         } else {
             goto done;
         }
     } while (eat(s, ','));
-    if (!eat(s, '}') || !have_name || !have_dt || !have_shape || !have_data)
+    if (!eat(s, '}') || !have_name || !have_dt || !have_shape || have_data == have_size)
         goto done;
     int64_t numel = 0;
     vi_error e;
     if (vi_shape_numel(t->ndim, t->shape, &numel, &e) != VI_OK || numel > lim->max_elements ||
-        (uint64_t)numel > SIZE_MAX / 4 || (uint64_t)numel > json_len || (uint64_t)numel != b.n)
+        (uint64_t)numel > SIZE_MAX / 4)
         goto done;
     size_t nbytes = (size_t)numel * 4;
+    if (have_size) {
+        if ((unsigned long long)size != nbytes || nbytes > s->bin_len - s->bin_used)
+            goto done;
+    } else if ((uint64_t)numel > json_len || (uint64_t)numel != b.n) {
+        goto done;
+    }
     t->data = malloc(nbytes ? nbytes : 1);
     if (!t->data)
         goto done;
+    if (have_size) {
+        if (nbytes)
+            memcpy(t->data, s->bin + s->bin_used, nbytes);
+        s->bin_used += nbytes;
+        ok = 1;
+        goto done;
+    }
     uint8_t *dst = t->data;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (b.n)
@@ -207,25 +273,12 @@ static int output_object(fp *s, vi_kserve_output_req *o)
             o->name[vn] = '\0';
         } else if (key_is(k, kn, "parameters") && !have_params++) {
             /* {} or {"binary_data": true|false} */
-            if (!eat(s, '{'))
+            int present, v = 0;
+            long long unused;
+            if (!one_key_object(s, "binary_data", 0, 1, &present, &v, &unused))
                 return 0;
-            if (!eat(s, '}')) {
-                if (!str(s, &k, &kn) || !key_is(k, kn, "binary_data") || !eat(s, ':'))
-                    return 0;
-                ws(s);
-                size_t left = (size_t)(s->end - s->p);
-                if (left >= 4 && memcmp(s->p, "true", 4) == 0) {
-                    o->binary_data = 1;
-                    s->p += 4;
-                } else if (left >= 5 && memcmp(s->p, "false", 5) == 0) {
-                    o->binary_data = 0;
-                    s->p += 5;
-                } else {
-                    return 0;
-                }
-                if (!eat(s, '}'))
-                    return 0;
-            }
+            if (present)
+                o->binary_data = v;
         } else {
             return 0;
         }
@@ -245,7 +298,7 @@ static int grow(void **arr, int n, size_t esz)
 
 static int parse_root(fp *s, size_t json_len, const vi_kserve_limits *lim, vi_kserve_request *req)
 {
-    int have_id = 0, have_inputs = 0, have_outputs = 0;
+    int have_id = 0, have_inputs = 0, have_outputs = 0, have_params = 0;
     if (!eat(s, '{'))
         return 0;
     do {
@@ -258,6 +311,17 @@ static int parse_root(fp *s, size_t json_len, const vi_kserve_limits *lim, vi_ks
                 return 0;
             memcpy(req->id, v, vn);
             req->id[vn] = '\0';
+        } else if (key_is(k, kn, "parameters") && !have_params++) {
+            /* {} or {"binary_data_output": true|false}, kept as the full route keeps it */
+            int present, v = 0;
+            long long unused;
+            if (!one_key_object(s, "binary_data_output", 0, 1, &present, &v, &unused) ||
+                !(req->parameters = json_object()))
+                return 0;
+            req->binary_data_output = v;
+            if (present &&
+                json_object_set_new(req->parameters, "binary_data_output", json_boolean(v)) != 0)
+                return 0;
         } else if (key_is(k, kn, "inputs") && !have_inputs++) {
             if (!eat(s, '['))
                 return 0;
@@ -297,17 +361,17 @@ static int parse_root(fp *s, size_t json_len, const vi_kserve_limits *lim, vi_ks
     if (!eat(s, '}') || !have_inputs)
         return 0;
     ws(s);
-    return s->p == s->end;
+    return s->p == s->end && s->bin_used == s->bin_len; /* every binary byte taken */
 }
 
-int vi_ks_fast_request(const char *json, size_t len, size_t binary_len, const vi_kserve_limits *lim,
-                       vi_kserve_request *req)
+int vi_ks_fast_request(const char *json, size_t len, const uint8_t *binary, size_t binary_len,
+                       const vi_kserve_limits *lim, vi_kserve_request *req)
 {
     memset(req, 0, sizeof *req);
-    /* root, inputs, one input, its shape/data: 4 levels */
-    if (!json || binary_len > 0 || lim->max_depth < 4 || lim->max_inputs < 1)
+    /* root, inputs, one input, its shape/data or parameters: 4 levels */
+    if (!json || (binary_len > 0 && !binary) || lim->max_depth < 4 || lim->max_inputs < 1)
         return 0;
-    fp s = {json, json + len};
+    fp s = {json, json + len, binary, binary_len, 0};
     if (parse_root(&s, len, lim, req))
         return 1;
     vi_kserve_request_free(req);

@@ -163,7 +163,7 @@ vi_status vi_kserve_parse_request(const char *json, size_t json_len, const uint8
         vi_kserve_limits_default(&defaults);
         lim = &defaults;
     }
-    if (vi_ks_fast_request(json, json_len, binary_len, lim, req))
+    if (vi_ks_fast_request(json, json_len, binary, binary_len, lim, req))
         return VI_OK;
     return vi_ks_parse_request_full(json, json_len, binary, binary_len, lim, req, err);
 }

@@ -5,7 +5,8 @@
  * vi_receipt_put_json against json_dumps(vi_receipt_to_json) on random
  * receipts (including invalid UTF-8 and repeated parameter keys), and the
  * jansson-free request decoder against the full route on generated and
- * mutated requests (same status, message and decoded request). The number
+ * mutated requests, with JSON and with binary tensor data (same status,
+ * message and decoded request). The number
  * reader itself is tested in test_json_number.c. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -321,7 +322,8 @@ static void put_ws(vi_sb *sb, vt_rng *rng)
     vi_sb_puts(sb, WS[vt_next(rng) % 7]);
 }
 
-static void gen_request(vt_rng *rng, vi_sb *sb)
+/* A request in sb; inputs sent as binary data append their bytes to bin. */
+static void gen_request(vt_rng *rng, vi_sb *sb, vi_sb *bin)
 {
     int weird = vt_next(rng) % 4 == 0;
     int n_in = 1 + (int)(vt_next(rng) % 2), cols = (int)(vt_next(rng) % 5);
@@ -331,8 +333,17 @@ static void gen_request(vt_rng *rng, vi_sb *sb)
         vi_sb_puts(sb, vt_next(rng) % 10 ? "\"id\":\"req-7\"," : "\"id\":\"a\\n\",");
         put_ws(sb, rng);
     }
-    if (weird && vt_next(rng) % 3 == 0)
-        vi_sb_puts(sb, "\"parameters\":{\"binary_data_output\":false},");
+    if (vt_next(rng) % 3 == 0) {
+        static const char *const PARAMS[] = {
+            "{\"binary_data_output\":false}", "{ \"binary_data_output\" : true }", "{}",
+            /* weird ones */
+            "{\"binary_data_output\":1}", "{\"verinfer_mode\":\"exact\"}", "[]",
+            "{\"binary_data_output\":true,\"binary_data_output\":false}",
+            "{\"binary_data_output\":true,\"x\":2}"};
+        vi_sb_puts(sb, "\"parameters\":");
+        vi_sb_puts(sb, PARAMS[vt_next(rng) % (weird ? 8 : 3)]);
+        vi_sb_putc(sb, ',');
+    }
     vi_sb_puts(sb, "\"inputs\":");
     put_ws(sb, rng);
     vi_sb_putc(sb, '[');
@@ -364,6 +375,21 @@ static void gen_request(vt_rng *rng, vi_sb *sb)
         if (order != 1) {
             vi_sb_putc(sb, ',');
             vi_sb_puts(sb, shape);
+        }
+        if (vt_next(rng) % 3 == 0) { /* binary data */
+            long long size = (long long)n * 4;
+            if (weird && vt_next(rng) % 4 == 0)
+                size += vt_next(rng) % 2 ? 4 : -4;
+            char p[128];
+            snprintf(p, sizeof p, ",\"parameters\":{%s\"binary_data_size\":%s%lld}%s",
+                     weird && vt_next(rng) % 6 == 0 ? "\"x\":0," : "",
+                     weird && vt_next(rng) % 6 == 0 ? "1" : "", size,
+                     weird && vt_next(rng) % 6 == 0 ? ",\"data\":[]" : "");
+            vi_sb_puts(sb, p);
+            vi_sb_putc(sb, '}');
+            for (int k = 0; k < n * 4; k++)
+                vi_sb_putc(bin, (char)vt_next(rng));
+            continue;
         }
         vi_sb_puts(sb, ",\"data\":");
         put_ws(sb, rng);
@@ -408,6 +434,8 @@ static void gen_request(vt_rng *rng, vi_sb *sb)
     }
     if (weird && vt_next(rng) % 6 == 0)
         vi_sb_puts(sb, ",\"inputs\":[]");
+    if (weird && vt_next(rng) % 6 == 0)
+        vi_sb_puts(bin, "tail"); /* bytes no input claims */
     put_ws(sb, rng);
     vi_sb_putc(sb, '}');
     put_ws(sb, rng);
@@ -440,6 +468,8 @@ static void assert_same_request(const vi_kserve_request *a, const vi_kserve_requ
     }
     assert_int_equal(a->binary_data_output, b->binary_data_output);
     assert_int_equal(a->parameters != NULL, b->parameters != NULL);
+    if (a->parameters)
+        assert_true(json_equal(a->parameters, b->parameters));
 }
 
 static void test_request_fast_matches_full(void **state)
@@ -449,11 +479,13 @@ static void test_request_fast_matches_full(void **state)
     vt_rng rng = {99};
     vi_kserve_limits lim;
     vi_kserve_limits_default(&lim);
-    int fast = 0, failed = 0;
+    int fast = 0, failed = 0, fast_binary = 0;
     for (int i = 0; i < 40000; i++) {
-        vi_sb sb;
+        vi_sb sb, bin;
         vi_sb_init(&sb);
-        gen_request(&rng, &sb);
+        vi_sb_init(&bin);
+        gen_request(&rng, &sb, &bin);
+        const uint8_t *bp = (const uint8_t *)bin.buf;
         if (i % 4 == 3) { /* one byte changed, dropped or the text cut short */
             size_t at = (size_t)(vt_next(&rng) % sb.len);
             uint64_t how = vt_next(&rng) % 3;
@@ -466,8 +498,8 @@ static void test_request_fast_matches_full(void **state)
         }
         vi_kserve_request a, b, c;
         vi_error ea = {{0}}, eb = {{0}};
-        vi_status sa = vi_kserve_parse_request(sb.buf, sb.len, NULL, 0, &lim, &a, &ea);
-        vi_status sb_ = vi_ks_parse_request_full(sb.buf, sb.len, NULL, 0, &lim, &b, &eb);
+        vi_status sa = vi_kserve_parse_request(sb.buf, sb.len, bp, bin.len, &lim, &a, &ea);
+        vi_status sb_ = vi_ks_parse_request_full(sb.buf, sb.len, bp, bin.len, &lim, &b, &eb);
         if (sa != sb_ || strcmp(ea.msg, eb.msg) != 0)
             fail_msg("request %d '%.*s': %d '%s' vs full route %d '%s'", i, (int)sb.len, sb.buf, sa,
                      ea.msg, sb_, eb.msg);
@@ -475,18 +507,22 @@ static void test_request_fast_matches_full(void **state)
             assert_same_request(&a, &b);
         else
             failed++;
-        if (vi_ks_fast_request(sb.buf, sb.len, 0, &lim, &c)) {
+        if (vi_ks_fast_request(sb.buf, sb.len, bp, bin.len, &lim, &c)) {
             assert_int_equal(sb_, VI_OK);
             assert_same_request(&c, &b);
             fast++;
+            fast_binary += bin.len > 0;
         }
         vi_kserve_request_free(&a);
         vi_kserve_request_free(&b);
         vi_kserve_request_free(&c);
         vi_sb_free(&sb);
+        vi_sb_free(&bin);
     }
-    print_message("requests: %d decoded without jansson, %d refused\n", fast, failed);
+    print_message("requests: %d decoded without jansson (%d with binary data), %d refused\n", fast,
+                  fast_binary, failed);
     assert_true(fast > 10000);
+    assert_true(fast_binary > 3000);
     assert_true(failed > 5000);
 }
 
