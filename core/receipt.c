@@ -33,16 +33,54 @@ void vi_receipt_init(vi_receipt *r)
     r->signature_algorithm = VI_SIG_NONE;
 }
 
-/* Copies value into a zero-padded fixed field; VI_ERR_LIMIT if it does not fit. */
-static vi_status copy_field(char *dst, size_t cap, const char *what, const char *value,
-                            vi_error *err)
+/* What a message calls a checked string; formatted only when a check fails,
+ * so that receipts built per request pay nothing for their labels. */
+typedef enum {
+    L_FIELD,           /* field 'NAME' */
+    L_PARAM_KEY,       /* parameter key 'KEY' (cut at 40 bytes) */
+    L_PARAM_VALUE,     /* parameter 'KEY' value (cut at 40 bytes) */
+    L_PARAM_VALUE_ALL, /* parameter 'KEY' value */
+    L_PARAM_INDEX_KEY  /* parameter INDEX key */
+} label_kind;
+
+typedef struct label {
+    label_kind kind;
+    const char *name; /* field name or parameter key */
+    int index;        /* parameter index (L_PARAM_INDEX_KEY) */
+} label;
+
+static const char *label_text(const label *l, char *buf, size_t size)
 {
+    switch (l->kind) {
+    case L_FIELD:
+        snprintf(buf, size, "field '%s'", l->name);
+        break;
+    case L_PARAM_KEY:
+        snprintf(buf, size, "parameter key '%.40s'", l->name);
+        break;
+    case L_PARAM_VALUE:
+        snprintf(buf, size, "parameter '%.40s' value", l->name);
+        break;
+    case L_PARAM_VALUE_ALL:
+        snprintf(buf, size, "parameter '%s' value", l->name);
+        break;
+    case L_PARAM_INDEX_KEY:
+        snprintf(buf, size, "parameter %d key", l->index);
+        break;
+    }
+    return buf;
+}
+
+/* Copies value into a zero-padded fixed field; VI_ERR_LIMIT if it does not fit. */
+static vi_status copy_field(char *dst, size_t cap, label what, const char *value, vi_error *err)
+{
+    char w[96];
     if (!value)
-        return vi_fail(err, VI_ERR_INVALID, "receipt %s is NULL", what);
+        return vi_fail(err, VI_ERR_INVALID, "receipt %s is NULL", label_text(&what, w, sizeof w));
     size_t len = strlen(value);
     if (len >= cap)
-        return vi_fail(err, VI_ERR_LIMIT, "receipt %s is %zu bytes long (at most %zu)", what, len,
-                       cap - 1);
+        return vi_fail(err, VI_ERR_LIMIT, "receipt %s is %zu bytes long (at most %zu)",
+                       label_text(&what, w, sizeof w), len, cap - 1);
     memset(dst, 0, cap);
     memcpy(dst, value, len);
     return VI_OK;
@@ -51,12 +89,9 @@ static vi_status copy_field(char *dst, size_t cap, const char *what, const char 
 vi_status vi_receipt_set_string(vi_receipt *r, const char *field, const char *value, vi_error *err)
 {
     for (int i = 0; field && i < N_STR_FIELDS; i++)
-        if (strcmp(field, STR_FIELDS[i].name) == 0) {
-            char what[64];
-            snprintf(what, sizeof what, "field '%s'", field);
-            return copy_field((char *)r + STR_FIELDS[i].offset, STR_FIELDS[i].cap, what, value,
-                              err);
-        }
+        if (strcmp(field, STR_FIELDS[i].name) == 0)
+            return copy_field((char *)r + STR_FIELDS[i].offset, STR_FIELDS[i].cap,
+                              (label){L_FIELD, STR_FIELDS[i].name, 0}, value, err);
     return vi_fail(err, VI_ERR_INVALID, "receipt has no string field '%s'",
                    field ? field : "(null)");
 }
@@ -68,19 +103,20 @@ vi_status vi_receipt_set_param(vi_receipt *r, const char *key, const char *value
     if (r->n_params < 0 || r->n_params > VI_RECEIPT_MAX_PARAMS)
         return vi_fail(err, VI_ERR_INVALID, "receipt has %d parameters (at most %d)", r->n_params,
                        VI_RECEIPT_MAX_PARAMS);
-    char what[96];
-    snprintf(what, sizeof what, "parameter key '%.40s'", key);
-    if (strlen(key) >= VI_RECEIPT_KEY_MAX)
-        return vi_fail(err, VI_ERR_LIMIT, "receipt %s is %zu bytes long (at most %d)", what,
-                       strlen(key), VI_RECEIPT_KEY_MAX - 1);
+    if (strlen(key) >= VI_RECEIPT_KEY_MAX) {
+        char w[96];
+        return vi_fail(err, VI_ERR_LIMIT, "receipt %s is %zu bytes long (at most %d)",
+                       label_text(&(label){L_PARAM_KEY, key, 0}, w, sizeof w), strlen(key),
+                       VI_RECEIPT_KEY_MAX - 1);
+    }
     int at = 0;
     while (at < r->n_params && strcmp(r->params[at].key, key) < 0)
         at++;
     vi_receipt_param p;
     memset(&p, 0, sizeof p);
     memcpy(p.key, key, strlen(key));
-    snprintf(what, sizeof what, "parameter '%.40s' value", key);
-    vi_status st = copy_field(p.value, VI_RECEIPT_VALUE_MAX, what, value, err);
+    vi_status st =
+        copy_field(p.value, VI_RECEIPT_VALUE_MAX, (label){L_PARAM_VALUE, key, 0}, value, err);
     if (st != VI_OK)
         return st;
     if (at < r->n_params && strcmp(r->params[at].key, key) == 0) {
@@ -107,10 +143,23 @@ vi_status vi_receipt_set_created(vi_receipt *r, int64_t unix_seconds, vi_error *
     if (!gmtime_r(&t, &tm))
         return vi_fail(err, VI_ERR_INVALID, "cannot convert time %lld to UTC",
                        (long long)unix_seconds);
-    char buf[96]; /* room for any int fields, so the compiler sees no truncation */
-    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return copy_field(r->created, sizeof r->created, "field 'created'", buf, err);
+    /* YYYY-MM-DDTHH:MM:SSZ, the year 0000..9999 by the check above */
+    const int parts[6] = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                          tm.tm_hour,        tm.tm_min,     tm.tm_sec};
+    char buf[21];
+    char *o = buf;
+    for (int i = 0; i < 6; i++) {
+        int v = parts[i];
+        if (i == 0) {
+            *o++ = (char)('0' + v / 1000);
+            *o++ = (char)('0' + v / 100 % 10);
+        }
+        *o++ = (char)('0' + v / 10 % 10);
+        *o++ = (char)('0' + v % 10);
+        *o++ = "--T::Z"[i];
+    }
+    *o = '\0';
+    return copy_field(r->created, sizeof r->created, (label){L_FIELD, "created", 0}, buf, err);
 }
 
 vi_status vi_engine_id(char *out, size_t size, const char *backend, const char *isa, vi_error *err)
@@ -168,17 +217,19 @@ static size_t utf8_bad_offset(const char *s, size_t n)
 }
 
 /* Checks one fixed string field: NUL-terminated, UTF-8, non-empty if required. */
-static vi_status check_string(const char *s, size_t cap, const char *what, int required,
-                              vi_error *err)
+static vi_status check_string(const char *s, size_t cap, label what, int required, vi_error *err)
 {
+    char w[96];
     size_t len = strnlen(s, cap);
     if (len == cap)
-        return vi_fail(err, VI_ERR_INVALID, "receipt %s is not NUL-terminated", what);
+        return vi_fail(err, VI_ERR_INVALID, "receipt %s is not NUL-terminated",
+                       label_text(&what, w, sizeof w));
     if (required && len == 0)
-        return vi_fail(err, VI_ERR_INVALID, "receipt %s is empty", what);
+        return vi_fail(err, VI_ERR_INVALID, "receipt %s is empty", label_text(&what, w, sizeof w));
     size_t bad = utf8_bad_offset(s, len);
     if (bad != len)
-        return vi_fail(err, VI_ERR_INVALID, "receipt %s is not valid UTF-8 (byte %zu)", what, bad);
+        return vi_fail(err, VI_ERR_INVALID, "receipt %s is not valid UTF-8 (byte %zu)",
+                       label_text(&what, w, sizeof w), bad);
     return VI_OK;
 }
 
@@ -217,10 +268,9 @@ vi_status vi_receipt_validate(const vi_receipt *r, vi_error *err)
     if (r->order_version < 1)
         return vi_fail(err, VI_ERR_INVALID, "receipt order_version is 0");
     for (int i = 0; i < N_STR_FIELDS; i++) {
-        char what[64];
-        snprintf(what, sizeof what, "field '%s'", STR_FIELDS[i].name);
-        vi_status st = check_string((const char *)r + STR_FIELDS[i].offset, STR_FIELDS[i].cap, what,
-                                    STR_FIELDS[i].required, err);
+        vi_status st =
+            check_string((const char *)r + STR_FIELDS[i].offset, STR_FIELDS[i].cap,
+                         (label){L_FIELD, STR_FIELDS[i].name, 0}, STR_FIELDS[i].required, err);
         if (st != VI_OK)
             return st;
     }
@@ -234,13 +284,11 @@ vi_status vi_receipt_validate(const vi_receipt *r, vi_error *err)
                        VI_RECEIPT_MAX_PARAMS);
     for (int i = 0; i < r->n_params; i++) {
         const vi_receipt_param *p = &r->params[i];
-        char what[96];
-        snprintf(what, sizeof what, "parameter %d key", i);
-        vi_status st = check_string(p->key, sizeof p->key, what, 1, err);
-        if (st == VI_OK) {
-            snprintf(what, sizeof what, "parameter '%s' value", p->key);
-            st = check_string(p->value, sizeof p->value, what, 0, err);
-        }
+        vi_status st =
+            check_string(p->key, sizeof p->key, (label){L_PARAM_INDEX_KEY, NULL, i}, 1, err);
+        if (st == VI_OK)
+            st = check_string(p->value, sizeof p->value, (label){L_PARAM_VALUE_ALL, p->key, 0}, 0,
+                              err);
         if (st != VI_OK)
             return st;
         if (i > 0 && strcmp(r->params[i - 1].key, p->key) >= 0)

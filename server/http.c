@@ -96,6 +96,8 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
 
 static void access_log(const req_ctx *c, enum MHD_RequestTerminationCode toe)
 {
+    if (c->h->cfg.log_fd < 0)
+        return; /* --no-access-log: nothing to format */
     char status[16], rows[32], batch[16];
     double ms = (double)(vi_monotonic_ns() - c->start_ns) / 1e6;
     if (c->replied)

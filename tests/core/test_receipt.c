@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -360,6 +361,28 @@ static void test_setters(void **state)
     assert_string_equal(r.created, "2000-02-29T00:00:00Z");
     assert_int_equal(vi_receipt_set_created(&r, 253402300800LL, &err), VI_ERR_INVALID);
     assert_string_equal(err.msg, "time 253402300800 is outside years 0000..9999");
+    assert_int_equal(vi_receipt_set_created(&r, 253402300799LL, &err), VI_OK);
+    assert_string_equal(r.created, "9999-12-31T23:59:59Z");
+    assert_int_equal(vi_receipt_set_created(&r, -62167219200LL, &err), VI_OK);
+    assert_string_equal(r.created, "0000-01-01T00:00:00Z");
+    /* random instants of years 0000..9999 against strftime */
+    uint64_t seed = 0x7e57c0de;
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        int64_t t = -62167219200LL + (int64_t)((seed >> 11) % (253402300800ull + 62167219200ull));
+        time_t tt = (time_t)t;
+        struct tm tm;
+        char want[64];
+        assert_non_null(gmtime_r(&tt, &tm));
+        assert_true(strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+        if (tm.tm_year + 1900 < 1000) { /* %Y does not pad to four digits */
+            char padded[64];
+            snprintf(padded, sizeof padded, "%04d%s", tm.tm_year + 1900, strchr(want, '-'));
+            strcpy(want, padded);
+        }
+        assert_int_equal(vi_receipt_set_created(&r, t, &err), VI_OK);
+        assert_string_equal(r.created, want);
+    }
 
     char id[64];
     assert_int_equal(vi_engine_id(id, sizeof id, "cpu", "avx512", &err), VI_OK);
