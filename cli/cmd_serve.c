@@ -443,6 +443,7 @@ int cmd_serve(int argc, char **argv)
     hcfg.host = o.host;
     hcfg.port = (int)o.port;
     hcfg.threads = (int)o.http_threads;
+    hcfg.error_body = vi_route_error_body;
     hcfg.max_body_bytes = (uint64_t)o.max_body;
     hcfg.connection_timeout_s = (unsigned)o.timeout;
     hcfg.log_fd = o.access_log ? 2 : -1;

@@ -201,6 +201,16 @@ static void reply_error_v(vi_http_req *r, unsigned status, const char *const *he
 {
     char msg[VI_ERROR_MSG_MAX + 256];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    const vi_http *h = ((req_ctx *)r)->h;
+    json_t *custom = h->cfg.error_body ? h->cfg.error_body(r->path, status, msg) : NULL;
+    if (custom) {
+        char *t = json_dumps(custom, JSON_COMPACT);
+        json_decref(custom);
+        if (t) {
+            vi_http_reply(r, status, "application/json", t, strlen(t), 1, headers);
+            return;
+        }
+    }
     json_t *j = json_object();
     /* a message that is not valid UTF-8 (it quotes client bytes) is still sent, escaped */
     json_t *s = json_string(msg);

@@ -61,6 +61,10 @@ typedef struct vi_http_config {
     uint64_t max_body_bytes;       /* larger bodies are refused with 413 */
     unsigned connection_timeout_s; /* idle connections are closed after this; 0 = never */
     int log_fd;                    /* access log and libmicrohttpd errors; -1 = none */
+    /* Optional: the JSON body of an error reply to `path` (the errors of this
+     * layer: unknown endpoint, wrong method, body too large; and every
+     * vi_http_reply_error). NULL, or a NULL result, gives {"error": message}. */
+    json_t *(*error_body)(const char *path, unsigned status, const char *message);
 } vi_http_config;
 
 /* Fills cfg with the defaults: 127.0.0.1, port 8000, 4 threads, 64 MiB

@@ -74,6 +74,10 @@ void vi_route_metrics_all(vi_http_req *r);
 
 /* OpenAI-compatible endpoints (docs/llm.md "Serving"); errors as
  * {"error": {"message", "type", "param", "code"}}. */
+
+/* The HTTP layer's error body (vi_http_config.error_body): the OpenAI shape
+ * under /v1 and for /tokenize and /detokenize, NULL (plain {"error"}) elsewhere. */
+json_t *vi_route_error_body(const char *path, unsigned status, const char *message);
 /* GET /v1/models. */
 void vi_route_oai_models(vi_http_req *r);
 /* POST /v1/completions. */

@@ -112,7 +112,7 @@ typedef struct oai_call {
     int64_t created;
     int resumed;          /* under job->mu */
     pthread_cond_t moved; /* signalled (under job->mu) when the job makes progress */
-    unsigned fail_status;  /* a submit failure to report on resume */
+    unsigned fail_status; /* a submit failure to report on resume */
     char fail_msg[VI_ERROR_MSG_MAX];
     /* streaming, reader thread only */
     size_t emitted;
@@ -421,6 +421,13 @@ void vi_route_oai_verify(vi_http_req *r)
         return;
     }
     vi_http_reply_json(r, 200, result);
+}
+
+json_t *vi_route_error_body(const char *path, unsigned status, const char *message)
+{
+    int openai = strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/v1") == 0 ||
+                 strcmp(path, "/tokenize") == 0 || strcmp(path, "/detokenize") == 0;
+    return openai ? vi_oai_error(status, message, NULL) : NULL;
 }
 
 /* ==== Tokenize / detokenize ==== */

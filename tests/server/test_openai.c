@@ -87,10 +87,9 @@ static json_t *post_ok(const char *path, const char *body)
 }
 
 /* Asserts status and the OpenAI error shape with param and a message part. */
-static void expect_error(const char *path, const char *body, int status, const char *param,
-                         const char *part)
+static void check_error(reply r, const char *path, const char *body, int status, const char *param,
+                        const char *part)
 {
-    reply r = post(path, body);
     if (r.status != status)
         fprintf(stderr, "%s %s: expected %d, got %d: %s\n", path, body, status, r.status, r.body);
     assert_int_equal(r.status, status);
@@ -111,6 +110,12 @@ static void expect_error(const char *path, const char *body, int status, const c
     assert_true(json_is_null(json_object_get(e, "code")));
     json_decref(j);
     reply_free(&r);
+}
+
+static void expect_error(const char *path, const char *body, int status, const char *param,
+                         const char *part)
+{
+    check_error(post(path, body), path, body, status, param, part);
 }
 
 /* The tiny model of these tests (also written for test_openai_client.sh). */
@@ -144,7 +149,7 @@ static int group_setup(void **state)
     free(out);
     snprintf(cmd, sizeof cmd,
              "--llm '%s:tiny' --key '%s' --threads 1 --http-threads 24 --llm-max-seqs 8 "
-             "--llm-max-queue 32 2>'%s'",
+             "--llm-max-queue 32 --max-body-bytes 65536 2>'%s'",
              S.model, S.key, S.log);
     return vt_server_start(cmd, &S.pid, &S.port);
 }
@@ -486,6 +491,34 @@ static void test_tokenize(void **state)
     expect_error("/detokenize", "{\"tokens\":[100000]}", 400, "tokens", "100000");
 }
 
+/* Errors of the HTTP layer itself (unknown endpoint, wrong method, body
+ * over --max-body-bytes) have the OpenAI shape under /v1 and for /tokenize,
+ * and stay {"error": "..."} on the KServe paths. */
+static void test_http_layer_errors(void **state)
+{
+    (void)state;
+    check_error(get("/v1/completions"), "/v1/completions", "(GET)", 405, NULL,
+                "method GET is not allowed on /v1/completions (allowed: POST)");
+    check_error(get("/tokenize"), "/tokenize", "(GET)", 405, NULL, "is not allowed");
+    expect_error("/v1/nope", "{}", 404, NULL, "no such endpoint: POST /v1/nope");
+    size_t n = 70000;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    big[n] = '\0';
+    expect_error("/v1/chat/completions", big, 413, NULL, "65536");
+    free(big);
+    reply r = get("/v2/nope");
+    assert_int_equal(r.status, 404);
+    json_t *j = json_of(r.body, r.len);
+    assert_string_equal(json_string_value(json_object_get(j, "error")),
+                        "no such endpoint: GET /v2/nope");
+    json_decref(j);
+    reply_free(&r);
+}
+
 static void test_bad_requests(void **state)
 {
     (void)state;
@@ -567,8 +600,8 @@ static void test_bad_requests(void **state)
     json_t *a = post_ok("/v1/completions", big);
     json_t *ch = json_array_get(json_object_get(a, "choices"), 0);
     const char *fin = json_string_value(json_object_get(ch, "finish_reason"));
-    size_t n = json_array_size(
-        json_object_get(json_object_get(a, "verinfer"), "completion_token_ids"));
+    size_t n =
+        json_array_size(json_object_get(json_object_get(a, "verinfer"), "completion_token_ids"));
     assert_true(n >= 1 && n <= 7);
     assert_true(strcmp(fin, "length") == 0 ? n == 7 : strcmp(fin, "stop") == 0);
     json_decref(a);
@@ -673,10 +706,11 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "--write-model") == 0)
         return write_tiny_model(argv[2]) == 0 ? 0 : 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_models),       cmocka_unit_test(test_completion),
-        cmocka_unit_test(test_verify),       cmocka_unit_test(test_chat),
-        cmocka_unit_test(test_stream),       cmocka_unit_test(test_tokenize),
-        cmocka_unit_test(test_bad_requests), cmocka_unit_test(test_batch_invariance),
+        cmocka_unit_test(test_models),           cmocka_unit_test(test_completion),
+        cmocka_unit_test(test_verify),           cmocka_unit_test(test_chat),
+        cmocka_unit_test(test_stream),           cmocka_unit_test(test_tokenize),
+        cmocka_unit_test(test_bad_requests),     cmocka_unit_test(test_http_layer_errors),
+        cmocka_unit_test(test_batch_invariance),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

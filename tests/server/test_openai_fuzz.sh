@@ -29,7 +29,7 @@ try:
         f"http://127.0.0.1:{sys.argv[1]}/v1/completions", body), timeout=10)
     raise SystemExit("a body over --max-body-bytes was accepted")
 except urllib.error.HTTPError as e:
-    msg = json.load(e)["error"]
+    msg = json.load(e)["error"]["message"]
     assert e.code == 413, e.code
     assert msg == ("the request body of 100028 bytes is larger than the limit of 100000 bytes "
                    "(--max-body-bytes)"), msg
