@@ -18,10 +18,14 @@
 #include "core/hex.h"
 #include "core/keys.h"
 #include "cpu/cpu_backend.h"
+#include "server/bg_worker.h"
 #include "server/http.h"
 #include "server/llm_sched.h"
 #include "server/repo.h"
 #include "server/routes.h"
+
+/* /v1/verify re-executions waiting for the verify worker before 503 */
+#define VERIFY_QUEUE 16
 
 static void serve_usage(FILE *f)
 {
@@ -75,6 +79,8 @@ static void serve_usage(FILE *f)
             "                            model's)\n"
             "  --llm-step-tokens N       prompt tokens prefilled per scheduler step (default 256)\n"
             "  --llm-max-queue N         completions waiting per LLM before 503 (default 64)\n"
+            "                            (/v1/verify re-executes on a background thread, one\n"
+            "                            at a time; 16 may wait, more get 503)\n"
             "  --no-access-log           do not write one line per request to stderr\n"
             "  -h, --help                this text\n\n"
             "SIGTERM or SIGINT: stop accepting connections, finish queued requests, exit 0.\n"
@@ -326,6 +332,10 @@ static int load_llms(serve_opts *o, vi_server *srv)
             return -1;
         }
         srv->llms[srv->n_llms++] = l;
+        if (!srv->verify_worker && vi_bg_start(VERIFY_QUEUE, &srv->verify_worker, &err) != VI_OK) {
+            fprintf(stderr, "verinfer serve: %s\n", err.msg);
+            return -1;
+        }
         char hex[2 * VI_SHA256_LEN + 1];
         vi_hex_encode(l->digest, VI_SHA256_LEN, hex);
         fprintf(stderr, "verinfer: llm '%s' from %s: digest %s, context %d, loaded in %.2f s\n",
@@ -338,7 +348,8 @@ static int load_llms(serve_opts *o, vi_server *srv)
 static void shut_down(vi_server *srv, vi_http *http)
 {
     vi_http_quiesce(http);
-    vi_repo_stop(srv->repo);                /* new infer requests get 503; queued ones still run */
+    vi_repo_stop(srv->repo);        /* new infer requests get 503; queued ones still run */
+    vi_bg_stop(srv->verify_worker); /* finish the queued verifications; later ones get 503 */
     for (int i = 0; i < srv->n_llms; i++) { /* finish every completion, then stop */
         vi_llm_close(srv->llms[i]);
         srv->llms[i] = NULL;
@@ -480,6 +491,7 @@ done:
     if (wrote_ready)
         unlink(o.ready_file);
     vi_repo_close(srv.repo);
+    vi_bg_free(srv.verify_worker);
     for (int i = 0; i < srv.n_llms; i++)
         vi_llm_close(srv.llms[i]);
     free(srv.llms);

@@ -31,6 +31,7 @@ typedef struct vi_server {
     int n_llms;
     int llm_threads; /* threads of a /v1/verify re-execution */
     vi_isa llm_isa;
+    struct vi_bg *verify_worker; /* runs /v1/verify off the HTTP threads; NULL: inline */
 } vi_server;
 
 /* The routing table (static storage) and its length. */

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "core/hex.h"
+#include "bg_worker.h"
 #include "openai.h"
 #include "json_num.h"
 #include "routes.h"
@@ -384,6 +385,56 @@ void vi_route_oai_chat(vi_http_req *r)
 
 /* ==== Verify ==== */
 
+/* A /v1/verify re-execution, run by the server's verify worker (or inline
+ * without one) and answered when it resumes the request. */
+typedef struct verify_job {
+    vi_http_req *r;
+    const vi_llm *l;
+    json_t *body, *result;
+    int threads;
+    vi_isa isa;
+    uint8_t key[VI_ED25519_KEY_LEN];
+    int have_key, verified;
+    int refused; /* the worker did not take it (queue full, shutting down): 503 */
+    vi_status st;
+    vi_error err;
+    char param[VI_OAI_PARAM_MAX];
+} verify_job;
+
+static void verify_job_free(vi_http_req *r, void *p)
+{
+    verify_job *j = p;
+    json_decref(j->body);
+    json_decref(j->result);
+    free(j);
+    r->state = NULL;
+}
+
+static void verify_job_run(verify_job *j)
+{
+    j->st = vi_oai_verify(j->l, json_object_get(j->body, "request"),
+                          json_object_get(j->body, "response"), j->threads, j->isa,
+                          j->have_key ? j->key : NULL, &j->verified, &j->result, j->param, &j->err);
+}
+
+static void verify_job_bg(void *arg)
+{
+    verify_job *j = arg;
+    verify_job_run(j);
+    vi_http_resume(j->r);
+}
+
+static void verify_reply(vi_http_req *r)
+{
+    verify_job *j = r->state;
+    if (j->st != VI_OK) {
+        reply_oai_error(r, j->refused ? 503 : status_of(j->st), j->param, j->err.msg);
+        return;
+    }
+    vi_http_reply_json(r, 200, j->result);
+    j->result = NULL; /* consumed */
+}
+
 void vi_route_oai_verify(vi_http_req *r)
 {
     vi_server *s = r->app;
@@ -404,23 +455,38 @@ void vi_route_oai_verify(vi_http_req *r)
         json_decref(body);
         return;
     }
-    uint8_t key[VI_ED25519_KEY_LEN];
-    const uint8_t *trusted = NULL;
-    vi_error err = {{0}};
-    if (s->public_key_hex[0] &&
-        vi_hex_decode(s->public_key_hex, key, sizeof key, "public key", &err) == VI_OK)
-        trusted = key;
-    int verified = 0;
-    json_t *result = NULL;
-    char param[VI_OAI_PARAM_MAX];
-    vi_status st = vi_oai_verify(l, req, resp, s->llm_threads > 0 ? s->llm_threads : 1, s->llm_isa,
-                                 trusted, &verified, &result, param, &err);
-    json_decref(body);
-    if (st != VI_OK) {
-        reply_oai_error(r, status_of(st), param, err.msg);
+    verify_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        json_decref(body);
+        reply_oai_error(r, 500, NULL, "out of memory");
         return;
     }
-    vi_http_reply_json(r, 200, result);
+    j->r = r;
+    j->l = l;
+    j->body = body;
+    j->threads = s->llm_threads > 0 ? s->llm_threads : 1;
+    j->isa = s->llm_isa;
+    j->have_key = s->public_key_hex[0] && vi_hex_decode(s->public_key_hex, j->key, sizeof j->key,
+                                                        "public key", &j->err) == VI_OK;
+    r->state = j;
+    r->state_free = verify_job_free;
+    if (!s->verify_worker) {
+        verify_job_run(j);
+        verify_reply(r);
+        return;
+    }
+    /* suspend first: the worker may resume before submit returns */
+    vi_http_suspend(r, verify_reply);
+    vi_error e = {{0}};
+    vi_status st = vi_bg_submit(s->verify_worker, verify_job_bg, j, &e);
+    if (st != VI_OK) {
+        j->st = st;
+        j->refused = 1;
+        vi_fail(&j->err, st,
+                st == VI_ERR_LIMIT ? "the verification queue is full (%s); retry later" : "%s",
+                e.msg);
+        vi_http_resume(r);
+    }
 }
 
 json_t *vi_route_error_body(const char *path, unsigned status, const char *message)

@@ -2,7 +2,8 @@
 SmolLM2-135M-Instruct model with the `openai` client and plain HTTP: a greedy
 answer that knows Paris, 8 identical concurrent greedy requests giving one
 completion, 8 different concurrent sampled requests each equal to the same
-request sent alone, every receipt verified by /v1/verify, one receipt checked
+request sent alone, every receipt verified by /v1/verify (re-executed off the
+HTTP threads, with a bounded queue answering 503), one receipt checked
 by `verinfer verify-completion` (exit 0) and refuted after one completion id
 is flipped (exit 1), streaming equal to the non-streamed text with the receipt
 in the last chunk before [DONE], and /metrics counting steps with more than
@@ -193,6 +194,41 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
         list(ex.map(lambda r: verify_remote(*r), receipts))
     say(f"(d) {len(receipts)} receipts verified by /v1/verify ({time.monotonic() - t0:.2f} s)")
+
+    # (d) re-executions run on the server's verify worker, not on the HTTP
+    # threads: with more verifications in flight than HTTP threads (4), a
+    # GET /v1/models sent after them answers before the first of them; and
+    # past the worker's queue (16 waiting, one running) the rest get 503
+    # at once, with an OpenAI-style error
+    t0 = time.monotonic()
+    kw_v, v_v, _ = max(receipts, key=lambda r: len(r[1]["completion_token_ids"]))
+    body_v = {"request": kw_v, "response": {"verinfer": v_v}}
+    def timed_verify(_):
+        st, text = http("/v1/verify", body_v)
+        return st, text, time.monotonic()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=24) as ex:
+        futs = [ex.submit(timed_verify, i) for i in range(24)]
+        time.sleep(0.05)
+        st, _ = http("/v1/models")
+        t_models = time.monotonic()
+        results = [f.result() for f in futs]
+    check(st == 200, f"(d) /v1/models during verifications: status {st}")
+    ok = [t for s_, _, t in results if s_ == 200]
+    busy = [json.loads(t)["error"] for s_, t, _ in results if s_ == 503]
+    check(all(s_ in (200, 503) for s_, _, _ in results),
+          f"(d) concurrent verifications: statuses {sorted(s_ for s_, _, _ in results)}")
+    check(all(json.loads(t).get("verified") is True for s_, t, _ in results if s_ == 200),
+          "(d) a concurrent verification did not verify")
+    check(len(ok) >= 17 and busy, f"(d) {len(ok)} verified and {len(busy)} refused of 24 "
+          "(want at least 17 run and some refused: 16 queued + 1 running)")
+    check(all("verification queue is full" in e["message"] for e in busy),
+          f"(d) 503 message: {busy[0]}")
+    check(t_models < min(ok), "(d) GET /v1/models waited for a verification "
+          f"({t_models - t0:.3f} s after the start, first verification {min(ok) - t0:.3f} s)")
+    say(f"(d) 24 concurrent verifications: {len(ok)} verified, {len(busy)} refused with 503; "
+        f"/v1/models answered in {t_models - t0 - 0.05:.3f} s, the first verification in "
+        f"{min(ok) - t0:.3f} s ({time.monotonic() - t0:.2f} s)")
 
     # (d) `verinfer verify-completion` on an exact response, then on a tampered one
     t0 = time.monotonic()
