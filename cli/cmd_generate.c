@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cpu/threadpool.h"
 #include "models/llama.h"
 #include "models/sampler.h"
 #include "models/tokenizer.h"
@@ -40,7 +41,7 @@ static void generate_usage(FILE *f)
             "  --top-k K           keep the K most likely tokens (default 0 = off)\n"
             "  --top-p P           nucleus cut, 0 < P <= 1 (default 1 = off)\n"
             "  --seed S            sampling seed, a non-negative integer (default 0)\n"
-            "  --threads N         worker threads (default: all CPUs)\n"
+            "  --threads N         worker threads (default: the online CPUs, at most 64)\n"
             "  --isa NAME          auto (default), scalar, avx2 or avx512\n"
             "  --chat              wrap the prompt as a user message in the model's chat\n"
             "                      template, with the assistant prompt appended\n"
@@ -165,10 +166,8 @@ static int parse_args(int argc, char **argv, gen_opts *o, int *help)
         fprintf(stderr, "verinfer generate: --chat and --raw exclude each other\n");
         return CLI_USAGE;
     }
-    if (o->threads == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        o->threads = cpus > 0 && cpus <= 1024 ? (int)cpus : 1;
-    }
+    if (o->threads == 0)
+        o->threads = vi_pool_default_threads();
     return CLI_OK;
 }
 

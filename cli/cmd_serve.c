@@ -18,6 +18,7 @@
 #include "core/hex.h"
 #include "core/keys.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/threadpool.h"
 #include "server/bg_worker.h"
 #include "server/http.h"
 #include "server/llm_sched.h"
@@ -48,7 +49,8 @@ static void serve_usage(FILE *f)
             "                            (atomically: temporary file + rename); removed at exit\n"
             "  --key KEYFILE             sign receipts with this Ed25519 key (default:\n"
             "                            $VERINFER_KEY); without a key receipts are unsigned\n"
-            "  --threads N               compute threads per model (default: all online CPUs)\n"
+            "  --threads N               compute threads per model (default: the online\n"
+            "                            CPUs, at most 64)\n"
             "  --isa NAME                auto|scalar|avx2|avx512 (default auto)\n"
             "  --backend B               auto (a working GPU, else the CPU; default), cpu, cuda\n"
             "  --device N                CUDA device index (default 0)\n"
@@ -286,10 +288,7 @@ static void sleep_ms(int ms)
 static int load_llms(serve_opts *o, vi_server *srv)
 {
     vi_error err = {{0}};
-    srv->llm_threads =
-        o->backend.threads > 0 ? o->backend.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (srv->llm_threads < 1)
-        srv->llm_threads = 1;
+    srv->llm_threads = o->backend.threads > 0 ? o->backend.threads : vi_pool_default_threads();
     srv->llm_isa = o->backend.isa;
     if (o->n_llm == 0)
         return 0;

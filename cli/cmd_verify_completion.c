@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "core/hex.h"
+#include "cpu/threadpool.h"
 #include "server/openai.h"
 
 static void usage(FILE *f)
@@ -25,7 +26,7 @@ static void usage(FILE *f)
                "input digest, output digest and every generated token.\n\n"
                "options:\n"
                "  --public-key HEX    the receipt must be signed by this Ed25519 key\n"
-               "  --threads N         worker threads (default: all CPUs)\n"
+               "  --threads N         worker threads (default: the online CPUs, at most 64)\n"
                "  --isa NAME          auto (default), scalar, avx2 or avx512\n"
                "  -h, --help          this text\n\n"
                "exit status: 0 verified, 1 refuted, 2 usage error or malformed input\n");
@@ -94,10 +95,8 @@ int cmd_verify_completion(int argc, char **argv)
         usage(stderr);
         return CLI_USAGE;
     }
-    if (threads == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = cpus > 0 && cpus <= 1024 ? cpus : 1;
-    }
+    if (threads == 0)
+        threads = vi_pool_default_threads();
     uint8_t key[VI_ED25519_KEY_LEN];
     vi_error err = {{0}};
     if (pub && vi_hex_decode(pub, key, sizeof key, "--public-key", &err) != VI_OK) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/threadpool.h"
 #ifdef VERINFER_HAVE_CUDA
 #include "cuda/cuda_backend.h"
 #include "cuda/fast_cublas.h"
@@ -95,12 +96,8 @@ vi_backend *cli_backend_make(cli_backend_opts *o, vi_error *err)
             fprintf(stderr, "verinfer: using the CPU backend: %s\n", why.msg);
         o->fallback_said = 1;
     }
-    int threads = o->threads;
-    if (threads <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (int)(n < 64 ? n : 64) : 1;
-    }
-    return vi_cpu_backend_create(threads, o->isa, err);
+    return vi_cpu_backend_create(o->threads > 0 ? o->threads : vi_pool_default_threads(), o->isa,
+                                 err);
 }
 
 vi_status cli_backend_worker(vi_backend *main, int fast, vi_backend **out, vi_error *err)

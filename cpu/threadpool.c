@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 struct vi_pool {
@@ -77,6 +78,12 @@ static void *pool_worker(void *arg)
         pthread_mutex_unlock(&p->mu);
     }
     return NULL;
+}
+
+int vi_pool_default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > VI_POOL_DEFAULT_MAX ? VI_POOL_DEFAULT_MAX : (int)n;
 }
 
 vi_pool *vi_pool_create(int n_threads, vi_error *err)

@@ -18,6 +18,11 @@ typedef void (*vi_pool_fn)(void *arg, int64_t task);
  * n_threads == 1 starts no thread). Returns NULL and fills err on failure. */
 vi_pool *vi_pool_create(int n_threads, vi_error *err);
 
+/* The default thread count wherever the user gives none: the online CPUs,
+ * at least 1 and at most VI_POOL_DEFAULT_MAX. */
+#define VI_POOL_DEFAULT_MAX 64
+int vi_pool_default_threads(void);
+
 /* Number of threads (including the caller). */
 int vi_pool_threads(const vi_pool *pool);
 

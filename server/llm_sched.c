@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/gguf_digest.h"
+#include "cpu/threadpool.h"
 #include "llm_sched.h"
 
 struct vi_llm_sched {
@@ -387,11 +388,10 @@ typedef struct seq {
 
 void vi_llm_sched_config_default(vi_llm_sched_config *c)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     c->max_seqs = 8;
     c->max_queue = 64;
     c->step_tokens = 256;
-    c->threads = cpus > 0 && cpus <= 1024 ? (int)cpus : 1;
+    c->threads = vi_pool_default_threads();
     c->isa = VI_ISA_AUTO;
 }
 

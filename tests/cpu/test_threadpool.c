@@ -1,6 +1,7 @@
 /* tests/cpu/test_threadpool.c — the pthread pool runs every task exactly
  * once, for any task count and thread count, over many back-to-back runs;
- * bad thread counts are refused with a message. */
+ * bad thread counts are refused with a message; the default thread count
+ * is the online CPUs, at most 64. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -64,11 +66,22 @@ static void test_bad_thread_counts(void **state)
     vi_pool_destroy(NULL);
 }
 
+/* The default thread count: the online CPUs, clamped to [1, 64]. */
+static void test_default_threads(void **state)
+{
+    (void)state;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int want = online < 1 ? 1 : online > VI_POOL_DEFAULT_MAX ? VI_POOL_DEFAULT_MAX : (int)online;
+    assert_int_equal(vi_pool_default_threads(), want);
+    assert_int_equal(VI_POOL_DEFAULT_MAX, 64);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_task_runs_once),
         cmocka_unit_test(test_bad_thread_counts),
+        cmocka_unit_test(test_default_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
