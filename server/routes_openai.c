@@ -604,14 +604,22 @@ void vi_route_metrics_all(vi_http_req *r)
         "verinfer_llm_active_sequences",
         "sequences being generated",
     };
+    /* one snapshot per model, so that every series of a page agrees */
+    vi_llm_stats *stats = calloc((size_t)s->n_llms + 1, sizeof *stats);
+    if (!stats) {
+        vi_sb_free(&sb);
+        vi_http_reply_error(r, 500, "out of memory rendering the metrics");
+        return;
+    }
+    for (int i = 0; i < s->n_llms; i++)
+        vi_llm_stats_get(s->llms[i], &stats[i]);
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k += 2) {
         char line[512];
         snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n", names[k], names[k + 1],
                  names[k], k >= 14 ? "gauge" : "counter");
         vi_sb_puts(&sb, line);
         for (int i = 0; i < s->n_llms; i++) {
-            vi_llm_stats st;
-            vi_llm_stats_get(s->llms[i], &st);
+            const vi_llm_stats st = stats[i];
             uint64_t v[] = {
                 st.steps,           st.steps_multi,    st.rows,          st.tokens_generated,
                 st.jobs_done,       st.jobs_cancelled, st.jobs_rejected, (uint64_t)st.queued,
@@ -621,6 +629,7 @@ void vi_route_metrics_all(vi_http_req *r)
             vi_sb_puts(&sb, line);
         }
     }
+    free(stats);
     size_t len = 0;
     char *out = vi_sb_take(&sb, &len);
     if (!out) {
