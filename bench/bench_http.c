@@ -47,7 +47,9 @@
  *   --sign-per-request the in-process loop signs each receipt alone (as the
  *                      server did before receipts were signed per batch)
  *   --server-cpus LIST CPUs (e.g. 0-3,6) of the server and the in-process engine;
- *   --client-cpus LIST CPUs of the load generator; give both or neither */
+ *   --client-cpus LIST CPUs of the load generator (and of wrk); give both or
+ *                      neither, without a CPU in common. The server's HTTP
+ *                      threads then default to the number of server CPUs. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,6 +101,7 @@ typedef struct {
     int model_mask; /* bit 0 small, bit 1 wide */
     int pin;        /* --server-cpus and --client-cpus given */
     cpu_set_t server_cpus, client_cpus;
+    const char *client_cpus_text; /* as given, for taskset */
 } options;
 
 static options O;
@@ -207,7 +210,7 @@ static int parse_cpu_list(const char *v, cpu_set_t *set)
         }
         for (long c = a; c <= b; c++)
             CPU_SET((int)c, set);
-        if (*end != ',' && *end != '\0')
+        if ((*end != ',' && *end != '\0') || (*end == ',' && end[1] == '\0'))
             return 0;
         p = *end ? end + 1 : end;
     }
@@ -992,8 +995,12 @@ static void wrk_script(const char *path, const char *raw, size_t len)
 static void run_wrk(const char *label, const char *path, const char *script, int conc)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "wrk -t2 -c%d -d%ds --latency %s%s 'http://%s:%d%s' 2>&1", conc,
-             (int)(O.duration + 0.5) > 0 ? (int)(O.duration + 0.5) : 1, script ? "-s " : "",
+    /* pinned: wrk runs on the client CPUs, like the built-in load generator */
+    char pin[300] = "";
+    if (O.pin)
+        snprintf(pin, sizeof pin, "taskset -c '%s' ", O.client_cpus_text);
+    snprintf(cmd, sizeof cmd, "%swrk -t2 -c%d -d%ds --latency %s%s 'http://%s:%d%s' 2>&1", pin,
+             conc, (int)(O.duration + 0.5) > 0 ? (int)(O.duration + 0.5) : 1, script ? "-s " : "",
              script ? script : "", g_host, g_port, path);
     FILE *p = popen(cmd, "r");
     if (!p)
@@ -1065,6 +1072,7 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(a, "--client-cpus")) {
             if (!parse_cpu_list(v, &O.client_cpus))
                 usage();
+            O.client_cpus_text = v;
             client_cpus = 1, i++;
         } else if (!strcmp(a, "--http-threads")) {
             O.http_threads = atoi(v), i++;
@@ -1087,8 +1095,16 @@ static void parse_args(int argc, char **argv)
     if (server_cpus != client_cpus)
         usage(); /* both or neither */
     O.pin = server_cpus;
-    if (O.pin && !threads_given)
-        O.threads = CPU_COUNT(&O.server_cpus);
+    if (O.pin) {
+        cpu_set_t both;
+        CPU_AND(&both, &O.server_cpus, &O.client_cpus);
+        if (CPU_COUNT(&both) > 0)
+            usage(); /* the point is to keep them apart */
+        if (!threads_given)
+            O.threads = CPU_COUNT(&O.server_cpus);
+        if (O.http_threads <= 0)
+            O.http_threads = CPU_COUNT(&O.server_cpus);
+    }
     if (quick) {
         if (!duration_given)
             O.duration = 1;

@@ -416,9 +416,15 @@ json_t *vi_oai_text(const char *s, size_t n)
 
 json_t *vi_oai_error(unsigned status, const char *message, const char *param)
 {
-    return json_pack("{s:{s:s, s:s, s:o, s:n}}", "error", "message", message, "type",
-                     status >= 500 ? "server_error" : "invalid_request_error", "param",
-                     param && *param ? json_string(param) : json_null(), "code");
+    /* a message or param that quotes client bytes may not be UTF-8: still an error object */
+    json_t *m = json_string(message);
+    if (!m)
+        m = json_string("(the error message is not valid UTF-8)");
+    json_t *p = param && *param ? json_string(param) : json_null();
+    if (!p)
+        p = json_null();
+    return json_pack("{s:{s:o, s:s, s:o, s:n}}", "error", "message", m, "type",
+                     status >= 500 ? "server_error" : "invalid_request_error", "param", p, "code");
 }
 
 static json_t *usage_json(size_t n_prompt, size_t n_gen)

@@ -69,7 +69,9 @@ json_t *vi_oai_verinfer_json(const vi_receipt *r, const vi_llm_params *p, const 
 json_t *vi_oai_text(const char *s, size_t n);
 
 /* {"error": {"message", "type": "invalid_request_error" (or "server_error"
- * for status >= 500), "param" (null when empty), "code": null}}. */
+ * for status >= 500), "param" (null when empty), "code": null}}. A message
+ * that is not valid UTF-8 becomes "(the error message is not valid UTF-8)",
+ * a param that is not, null. NULL only when out of memory. */
 json_t *vi_oai_error(unsigned status, const char *message, const char *param);
 
 /* The non-streaming response body (completion or chat completion). */

@@ -501,6 +501,9 @@ static void test_http_layer_errors(void **state)
                 "method GET is not allowed on /v1/completions (allowed: POST)");
     check_error(get("/tokenize"), "/tokenize", "(GET)", 405, NULL, "is not allowed");
     expect_error("/v1/nope", "{}", 404, NULL, "no such endpoint: POST /v1/nope");
+    /* a path that decodes to bytes that are not UTF-8: still the OpenAI shape */
+    check_error(get("/v1/%FF"), "/v1/%FF", "(GET)", 404, NULL,
+                "(the error message is not valid UTF-8)");
     size_t n = 70000;
     char *big = malloc(n + 1);
     assert_non_null(big);
