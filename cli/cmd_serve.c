@@ -25,9 +25,6 @@
 #include "server/repo.h"
 #include "server/routes.h"
 
-/* /v1/verify re-executions waiting for the verify worker before 503 */
-#define VERIFY_QUEUE 16
-
 static void serve_usage(FILE *f)
 {
     fprintf(f,
@@ -81,8 +78,8 @@ static void serve_usage(FILE *f)
             "                            model's)\n"
             "  --llm-step-tokens N       prompt tokens prefilled per scheduler step (default 256)\n"
             "  --llm-max-queue N         completions waiting per LLM before 503 (default 64)\n"
-            "                            (/v1/verify re-executes on a background thread, one\n"
-            "                            at a time; 16 may wait, more get 503)\n"
+            "  --llm-verify-queue N      /v1/verify re-executions waiting before 503 (default\n"
+            "                            16; they run on a background thread, one at a time)\n"
             "  --no-access-log           do not write one line per request to stderr\n"
             "  -h, --help                this text\n\n"
             "SIGTERM or SIGINT: stop accepting connections, finish queued requests, exit 0.\n"
@@ -98,7 +95,7 @@ typedef struct serve_opts {
     vi_repo_batch_overrides batch;
     const char *llm[16];
     int n_llm;
-    long llm_max_seqs, llm_ctx, llm_step, llm_queue;
+    long llm_max_seqs, llm_ctx, llm_step, llm_queue, llm_verify_queue;
 } serve_opts;
 
 /* --preferred-batch-size A,B,...: ascending positive integers. */
@@ -152,6 +149,7 @@ static int parse_args(int argc, char **argv, serve_opts *o)
     o->llm_ctx = 2048;
     o->llm_step = 256;
     o->llm_queue = 64;
+    o->llm_verify_queue = 16;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_backend_option(argc, argv, &i, &o->backend);
@@ -201,6 +199,8 @@ static int parse_args(int argc, char **argv, serve_opts *o)
             bad = cli_parse_int(a, v, 1, 1L << 20, &o->llm_step);
         else if (strcmp(a, "--llm-max-queue") == 0)
             bad = cli_parse_int(a, v, 1, 1L << 20, &o->llm_queue);
+        else if (strcmp(a, "--llm-verify-queue") == 0)
+            bad = cli_parse_int(a, v, 1, 1L << 20, &o->llm_verify_queue);
         else if (strcmp(a, "--port") == 0)
             bad = cli_parse_int(a, v, 0, 65535, &o->port);
         else if (strcmp(a, "--http-threads") == 0)
@@ -331,7 +331,8 @@ static int load_llms(serve_opts *o, vi_server *srv)
             return -1;
         }
         srv->llms[srv->n_llms++] = l;
-        if (!srv->verify_worker && vi_bg_start(VERIFY_QUEUE, &srv->verify_worker, &err) != VI_OK) {
+        if (!srv->verify_worker &&
+            vi_bg_start((int)o->llm_verify_queue, &srv->verify_worker, &err) != VI_OK) {
             fprintf(stderr, "verinfer serve: %s\n", err.msg);
             return -1;
         }

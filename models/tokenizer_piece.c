@@ -12,13 +12,23 @@
 
 /* ==== Building the cache ==== */
 
+/* Bounds on what the cache may hold. A byte-level BPE token's characters
+ * outside the byte table each repeat the whole token text (as llama.cpp
+ * renders them), so a crafted vocabulary could ask for the square of its
+ * size; real vocabularies need a few bytes per token. */
+#define PIECE_MAX ((size_t)64 << 10)  /* one token's piece */
+#define CACHE_MAX ((size_t)256 << 20) /* all pieces */
+
 typedef struct sbuf {
     char *p;
     size_t n, cap;
 } sbuf;
 
+/* 0, -1 out of memory, -2 over CACHE_MAX. */
 static int sbuf_put(sbuf *b, const void *s, size_t n)
 {
+    if (n > CACHE_MAX - b->n)
+        return -2;
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 1 << 16;
         while (cap < b->n + n)
@@ -36,29 +46,34 @@ static int sbuf_put(sbuf *b, const void *s, size_t n)
 }
 
 /* A byte-level BPE token's bytes: each character is one byte; a character
- * outside the table becomes "[UNK_BYTE_0x<its UTF-8 in hex><token text>]". */
+ * outside the table becomes "[UNK_BYTE_0x<its UTF-8 in hex><token text>]".
+ * -3 when such a marker would take the piece past PIECE_MAX; else as
+ * sbuf_put. */
 static int decode_bpe(sbuf *b, const char *text, uint32_t len, uint32_t *cpts)
 {
-    size_t n = vi_utf8_decode(text, len, cpts);
+    size_t n = vi_utf8_decode(text, len, cpts), start = b->n;
+    int rc;
     for (size_t i = 0; i < n; i++) {
         int byte = vi_unicode_to_byte(cpts[i]);
         if (byte >= 0) {
             char c = (char)byte;
-            if (sbuf_put(b, &c, 1))
-                return -1;
+            if ((rc = sbuf_put(b, &c, 1)) != 0)
+                return rc;
             continue;
         }
         char u[4], hex[16];
         int m = vi_utf8_encode(cpts[i], u);
-        if (sbuf_put(b, "[UNK_BYTE_0x", 12))
-            return -1;
+        if (b->n - start + 12 + 2 * (size_t)m + len + 1 > PIECE_MAX)
+            return -3; /* the marker repeats the whole token */
+        if ((rc = sbuf_put(b, "[UNK_BYTE_0x", 12)) != 0)
+            return rc;
         for (int k = 0; k < m; k++) {
             snprintf(hex, sizeof hex, "%02x", (unsigned)(uint8_t)u[k]);
-            if (sbuf_put(b, hex, 2))
-                return -1;
+            if ((rc = sbuf_put(b, hex, 2)) != 0)
+                return rc;
         }
-        if (sbuf_put(b, text, len) || sbuf_put(b, "]", 1))
-            return -1;
+        if ((rc = sbuf_put(b, text, len)) != 0 || (rc = sbuf_put(b, "]", 1)) != 0)
+            return rc;
     }
     return 0;
 }
@@ -66,14 +81,15 @@ static int decode_bpe(sbuf *b, const char *text, uint32_t len, uint32_t *cpts)
 /* An SPM token's text with every U+2581 turned back into a space. */
 static int decode_spm(sbuf *b, const char *text, uint32_t len)
 {
+    int rc;
     for (uint32_t i = 0; i < len;) {
         if (i + 3 <= len && memcmp(text + i, "\xe2\x96\x81", 3) == 0) {
-            if (sbuf_put(b, " ", 1))
-                return -1;
+            if ((rc = sbuf_put(b, " ", 1)) != 0)
+                return rc;
             i += 3;
         } else {
-            if (sbuf_put(b, text + i, 1))
-                return -1;
+            if ((rc = sbuf_put(b, text + i, 1)) != 0)
+                return rc;
             i++;
         }
     }
@@ -124,6 +140,18 @@ vi_status vi_tokenizer_build_pieces(vi_tokenizer *t, vi_error *err)
             char c = byte_of_token(text, len);
             rc = sbuf_put(&b, &c, 1);
         } /* other attributes (unused, undefined) render as nothing */
+        if (rc == -3 || rc == -2) {
+            free(b.p);
+            free(cpts);
+            if (rc == -3)
+                return vi_fail(err, VI_ERR_LIMIT,
+                               "tokenizer: token %d (%u bytes) renders as more than %zu bytes", id,
+                               len, PIECE_MAX);
+            return vi_fail(err, VI_ERR_LIMIT,
+                           "tokenizer: the rendered pieces of the %d tokens exceed %zu bytes "
+                           "(at token %d)",
+                           t->n_vocab, CACHE_MAX, id);
+        }
         if (rc)
             goto nomem;
     }

@@ -30,7 +30,7 @@ run_suite() {
 mkdir -p "$root/build"
 CCOMP=gcc CXXCOMP=g++ run_suite "gcc" "$root/build/test-gcc" -DCMAKE_BUILD_TYPE=Release -DVERINFER_CUDA=AUTO
 CCOMP=clang CXXCOMP=clang++ run_suite "clang+asan+ubsan" "$root/build/test-clang-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DVERINFER_SANITIZE=ON -DVERINFER_CUDA=OFF -DVERINFER_BENCH=OFF
+  -DVERINFER_SANITIZE=ON -DVERINFER_FUZZ=ON -DVERINFER_CUDA=OFF -DVERINFER_BENCH=OFF
 
 if [ $status -eq 0 ]; then echo "test.sh: ALL SUITES PASSED"; else echo "test.sh: FAILURES (see above)"; fi
 exit $status

@@ -624,6 +624,18 @@ static void test_load_errors(void **state)
     ok(vi_gguf_writer_set_u32(w, "tokenizer.ggml.pre", 7, &err), &err, "pre u32");
     expect_fail(w, VI_ERR_INVALID, "tokenizer.ggml.pre");
 
+    /* A byte-level token of characters outside the byte table renders each as a
+     * marker that repeats the token: bounded, not the square of the file. */
+    w = base_writer("gpt2", NULL, 0, 1);
+    char *spaces = malloc(66001);
+    assert_non_null(spaces);
+    memset(spaces, ' ', 66000);
+    spaces[66000] = '\0';
+    const char *longtok[] = {"a", spaces, "c", "d"};
+    ok(vi_gguf_writer_set_str_array(w, "tokenizer.ggml.tokens", longtok, 4, &err), &err, "long");
+    free(spaces);
+    expect_fail(w, VI_ERR_LIMIT, "token 1 (66000 bytes) renders as more than 65536 bytes");
+
     /* A good one: the missing pre means "default"; an out-of-range id keeps the default. */
     w = base_writer("gpt2", NULL, 1, 1);
     ok(vi_gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", 99, &err), &err, "eos");

@@ -22,6 +22,6 @@ venv="$("$src/scripts/python-env.sh" ${VERINFER_PYENV:+"$VERINFER_PYENV"})"
 "$bin" keygen "$work/key" >/dev/null
 
 start_server --llm "$gguf:smollm2" --key "$work/key" --threads 2 --http-threads 4 \
-  --llm-max-seqs 8 --llm-ctx 512 --no-access-log
+  --llm-max-seqs 8 --llm-ctx 512 --llm-verify-queue 4 --no-access-log
 "$venv/bin/python" "$src/tests/server/openai_real_check.py" --url "127.0.0.1:$port" \
   --model smollm2 --bin "$bin" --gguf "$gguf" --work "$work"
