@@ -7,9 +7,8 @@
 #include <string.h>
 
 #include "core/gguf.h"
+#include "fuzz_input.h"
 #include "models/tokenizer.h"
-
-#define FUZZ_MAX_INPUT (1u << 20)
 
 static const char TEXT[] = "Hello, world! <|im_start|>user\n  caf\xc3\xa9 123 \xf0\x9f\x98\x80";
 
@@ -46,15 +45,9 @@ static void exercise_tokenizer(const vi_tokenizer *t)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > FUZZ_MAX_INPUT)
-        return 0;
-    /* A private copy, so that a read past the end of the image is caught
-     * by ASan exactly at the end of the input. */
-    uint8_t *buf = malloc(size ? size : 1);
+    uint8_t *buf = fuzz_copy(data, size);
     if (!buf)
         return 0;
-    if (size)
-        memcpy(buf, data, size);
     vi_gguf *g = NULL;
     vi_error err;
     if (vi_gguf_open_memory(&g, buf, size, &err) == VI_OK) {

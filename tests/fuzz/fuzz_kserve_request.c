@@ -9,21 +9,9 @@
 
 #include <jansson.h>
 
+#include "fuzz_input.h"
 #include "server/kserve.h"
 #include "server/kserve_data.h"
-
-#define MAX_INPUT (1u << 20)
-
-/* First byte b: 0xff = all JSON; 0x00..0x7f = the last b bytes are binary;
- * 0x80..0xfe = JSON takes (b - 0x80) / 127 of the rest. */
-static size_t json_part(uint8_t b, size_t rest)
-{
-    if (b == 0xff)
-        return rest;
-    if (b < 0x80)
-        return rest > b ? rest - b : 0;
-    return rest * (size_t)(b - 0x80) / 127;
-}
 
 static void differ(const char *what, size_t i)
 {
@@ -74,23 +62,11 @@ static void compare(const vi_kserve_request *a, const vi_kserve_request *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1 || size > MAX_INPUT)
+    char *json;
+    uint8_t *bin;
+    size_t jlen, blen;
+    if (!fuzz_split(data, size, &json, &jlen, &bin, &blen))
         return 0;
-    size_t rest = size - 1;
-    size_t jlen = json_part(data[0], rest);
-    size_t blen = rest - jlen;
-    /* separate exact-size copies, so that reading past either part is caught */
-    char *json = malloc(jlen ? jlen : 1);
-    uint8_t *bin = blen ? malloc(blen) : NULL;
-    if (!json || (blen && !bin)) {
-        free(json);
-        free(bin);
-        return 0;
-    }
-    if (jlen)
-        memcpy(json, data + 1, jlen);
-    if (blen)
-        memcpy(bin, data + 1 + jlen, blen);
 
     vi_kserve_limits lim;
     vi_kserve_limits_default(&lim);

@@ -7,10 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "server/json_num.h"
 #include "server/receipt_json.h"
-
-#define FUZZ_MAX_INPUT (1u << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

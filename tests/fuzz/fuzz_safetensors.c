@@ -7,18 +7,13 @@
 #include <string.h>
 
 #include "core/safetensors.h"
-
-#define FUZZ_MAX_INPUT (1u << 20)
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > FUZZ_MAX_INPUT)
-        return 0;
-    uint8_t *buf = malloc(size ? size : 1);
+    uint8_t *buf = fuzz_copy(data, size);
     if (!buf)
         return 0;
-    if (size)
-        memcpy(buf, data, size);
     vi_safetensors st;
     vi_error err;
     if (vi_safetensors_parse(&st, buf, size, &err) == VI_OK) {
