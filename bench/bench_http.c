@@ -996,9 +996,10 @@ static void run_wrk(const char *label, const char *path, const char *script, int
 {
     char cmd[2048];
     /* pinned: wrk runs on the client CPUs, like the built-in load generator */
-    char pin[300] = "";
-    if (O.pin)
-        snprintf(pin, sizeof pin, "taskset -c '%s' ", O.client_cpus_text);
+    char pin[1200] = "";
+    if (O.pin &&
+        (size_t)snprintf(pin, sizeof pin, "taskset -c '%s' ", O.client_cpus_text) >= sizeof pin)
+        die("--client-cpus %s: the list is too long for taskset here%s", O.client_cpus_text, "");
     snprintf(cmd, sizeof cmd, "%swrk -t2 -c%d -d%ds --latency %s%s 'http://%s:%d%s' 2>&1", pin,
              conc, (int)(O.duration + 0.5) > 0 ? (int)(O.duration + 0.5) : 1, script ? "-s " : "",
              script ? script : "", g_host, g_port, path);

@@ -156,7 +156,15 @@ vi_status vi_tokenizer_build_pieces(vi_tokenizer *t, vi_error *err)
             goto nomem;
     }
     t->piece_off[t->n_vocab] = b.n;
-    if (sbuf_put(&b, "", 1)) /* never leave pieces NULL */
+    int rc = sbuf_put(&b, "", 1); /* never leave pieces NULL */
+    if (rc == -2) {
+        free(b.p);
+        free(cpts);
+        return vi_fail(err, VI_ERR_LIMIT,
+                       "tokenizer: the rendered pieces of the %d tokens exceed %zu bytes",
+                       t->n_vocab, CACHE_MAX);
+    }
+    if (rc)
         goto nomem;
     t->pieces = b.p;
     free(cpts);

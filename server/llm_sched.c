@@ -635,12 +635,15 @@ void vi_llm_stats_get(const vi_llm *l, vi_llm_stats *out)
     vi_llm_sched *s = l->sched;
     if (!s)
         return;
-    out->steps = atomic_load(&s->steps);
+    /* a part before its whole (the scheduler adds to the whole first), so
+     * that a snapshot never shows more multi-sequence steps than steps, or
+     * more cancelled completions than ended ones */
     out->steps_multi = atomic_load(&s->steps_multi);
+    out->steps = atomic_load(&s->steps);
     out->rows = atomic_load(&s->rows);
     out->tokens_generated = atomic_load(&s->tokens);
-    out->jobs_done = atomic_load(&s->done);
     out->jobs_cancelled = atomic_load(&s->cancelled);
+    out->jobs_done = atomic_load(&s->done);
     out->jobs_rejected = atomic_load(&s->rejected);
     out->active = atomic_load(&s->active);
     pthread_mutex_lock(&s->mu);
