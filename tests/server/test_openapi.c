@@ -15,23 +15,15 @@
 #include <cmocka.h>
 
 #include "server/routes.h"
+#include "test_util.h"
 
 static char *read_doc(void)
 {
-    const char *src = getenv("VERINFER_SRC");
     char path[4096];
-    snprintf(path, sizeof path, "%s/api/openapi.yaml", src ? src : ".");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    assert_non_null(s);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
+    snprintf(path, sizeof path, "%s/api/openapi.yaml", vt_src());
+    char *s = vt_read_file(path, NULL);
+    if (!s)
+        fail_msg("cannot read %s", path);
     return s;
 }
 
