@@ -36,7 +36,7 @@ vi_status vi_engine_init(vi_engine *e, const vi_model *m, vi_backend *b, vi_erro
  * freed. */
 vi_status vi_engine_init_view(vi_engine *e, const vi_engine *src, vi_backend *b, vi_error *err);
 
-/* Releases prepared weights (a view releases only its own tables); accepts
+/* Releases prepared weights (a view owns none: it is only zeroed); accepts
  * a zeroed engine. */
 void vi_engine_free(vi_engine *e);
 

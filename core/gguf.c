@@ -4,6 +4,7 @@
  * byte extents, and name indexes for O(1) lookups. Also owns the table of
  * ggml tensor block sizes the reader and writer use to size tensors. */
 #include "gguf_priv.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -112,39 +113,6 @@ size_t vi_gguf_vtype_size(uint32_t t)
 const char *vi_gguf_vtype_name(uint32_t t)
 {
     return t < VI_GGUF_N_VTYPES ? VTYPE_NAMES[t] : "invalid";
-}
-
-size_t vi_gguf_utf8_invalid_at(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint32_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t extra;
-        uint32_t cp, lowest;
-        if ((c & 0xe0) == 0xc0)
-            extra = 1, cp = c & 0x1f, lowest = 0x80;
-        else if ((c & 0xf0) == 0xe0)
-            extra = 2, cp = c & 0x0f, lowest = 0x800;
-        else if ((c & 0xf8) == 0xf0)
-            extra = 3, cp = c & 0x07, lowest = 0x10000;
-        else
-            return i;
-        if (extra >= n - i)
-            return i;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3fu);
-        }
-        if (cp < lowest || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += extra + 1;
-    }
-    return n;
 }
 
 /* ==== Name indexes ==== */
@@ -316,7 +284,7 @@ static vi_status rd_name(reader *r, const char *kind, const char *what, int64_t 
     if (s->len == 0)
         return vi_fail(r->err, VI_ERR_INVALID, "%s: empty %s at byte %llu", r->ctx, what,
                        (unsigned long long)(r->pos - 8));
-    size_t bad = vi_gguf_utf8_invalid_at((const uint8_t *)s->ptr, (size_t)s->len);
+    size_t bad = vi_utf8_invalid_at(s->ptr, (size_t)s->len);
     if (bad != s->len)
         return vi_fail(r->err, VI_ERR_INVALID,
                        "%s: %s is not valid UTF-8 (byte %zu of %llu is 0x%02x)", r->ctx, what, bad,

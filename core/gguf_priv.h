@@ -56,10 +56,6 @@ size_t vi_gguf_vtype_size(uint32_t t);
 /* The format's name of a value type ("U32", "STRING", ...), or "invalid". */
 const char *vi_gguf_vtype_name(uint32_t t);
 
-/* Offset of the first byte of s[0..n) that does not start a valid UTF-8
- * sequence (overlong forms, surrogates, code points above U+10FFFF are
- * invalid), or n when all of it is valid. */
-size_t vi_gguf_utf8_invalid_at(const uint8_t *s, size_t n);
 
 /* The metadata entry with that key, or NULL. */
 const vi_gguf_kv *vi_gguf_kv_find(const vi_gguf *g, const char *key);

@@ -5,6 +5,7 @@
  * reader enforces, so whatever it writes the reader opens. */
 #include "file_out.h"
 #include "gguf_priv.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -128,7 +129,7 @@ static vi_status check_name(const char *s, const char *what, vi_error *err)
     if (n > VI_GGUF_MAX_NAME)
         return vi_fail(err, VI_ERR_LIMIT, "%s '%.40s...' is %zu bytes (at most %u)", what, s, n,
                        VI_GGUF_MAX_NAME);
-    size_t bad = vi_gguf_utf8_invalid_at((const uint8_t *)s, n);
+    size_t bad = vi_utf8_invalid_at(s, n);
     if (bad != n)
         return vi_fail(err, VI_ERR_INVALID, "%s is not valid UTF-8 (byte %zu)", what, bad);
     return VI_OK;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "order.h"
+#include "utf8.h"
 
 /* The string fields settable by name, in no particular order. */
 static const struct {
@@ -180,42 +181,6 @@ vi_status vi_engine_id(char *out, size_t size, const char *backend, const char *
 
 /* ==== Validation ==== */
 
-/* Offset of the first byte that is not part of valid UTF-8 (no overlongs, no
- * surrogates, nothing above U+10FFFF), or n if all of s[0..n) is valid. */
-static size_t utf8_bad_offset(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = p[i];
-        size_t len;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            len = 2, cp = c & 0x1F, min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3, cp = c & 0x0F, min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return i;
-        }
-        if (len > n - i)
-            return i;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return i;
-            cp = cp << 6 | (p[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += len;
-    }
-    return n;
-}
-
 /* Checks one fixed string field: NUL-terminated, UTF-8, non-empty if required. */
 static vi_status check_string(const char *s, size_t cap, label what, int required, vi_error *err)
 {
@@ -226,7 +191,7 @@ static vi_status check_string(const char *s, size_t cap, label what, int require
                        label_text(&what, w, sizeof w));
     if (required && len == 0)
         return vi_fail(err, VI_ERR_INVALID, "receipt %s is empty", label_text(&what, w, sizeof w));
-    size_t bad = utf8_bad_offset(s, len);
+    size_t bad = vi_utf8_invalid_at(s, len);
     if (bad != len)
         return vi_fail(err, VI_ERR_INVALID, "receipt %s is not valid UTF-8 (byte %zu)",
                        label_text(&what, w, sizeof w), bad);

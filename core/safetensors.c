@@ -4,6 +4,7 @@
  * 8-byte aligned data section, atomic replace of the target file). */
 #include "file_out.h"
 #include "safetensors.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,43 +28,6 @@ static const char *errno_str(int e, char *buf, size_t size)
 }
 
 /* ==== Validation helpers ==== */
-
-/* Offset of the first byte that does not start a valid UTF-8 sequence
- * (overlong forms, surrogates and code points above U+10FFFF are invalid),
- * or len when all of s is valid. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        size_t extra;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            extra = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            extra = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            extra = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return i;
-        }
-        if (extra > len - i - 1)
-            return i;
-        for (size_t k = 1; k <= extra; k++) {
-            unsigned d = s[i + k];
-            if ((d & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (d & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += extra + 1;
-    }
-    return len;
-}
 
 /* safetensors dtypes that exist in the format but that verinfer does not read. */
 static int is_known_unsupported_dtype(const char *s)
@@ -301,7 +265,7 @@ static vi_status parse_image(vi_safetensors *st, const unsigned char *buf, size_
     const unsigned char *hdr = buf + ST_PREFIX;
     if (hdr[0] != '{')
         return vi_fail(err, VI_ERR_INVALID, "header does not start with '{' (byte 0x%02x)", hdr[0]);
-    size_t bad = utf8_invalid_at(hdr, (size_t)hlen);
+    size_t bad = vi_utf8_invalid_at(hdr, (size_t)hlen);
     if (bad != hlen)
         return vi_fail(err, VI_ERR_INVALID, "header is not valid UTF-8 (byte %zu of the header)",
                        bad);
@@ -534,7 +498,7 @@ static vi_status check_writes(const vi_st_write *t, int n, uint64_t *bytes, vi_e
         if (nlen >= VI_NAME_MAX)
             return vi_fail(err, VI_ERR_LIMIT, "tensor %d: name is %zu bytes (at most %d)", i, nlen,
                            VI_NAME_MAX - 1);
-        if (utf8_invalid_at((const unsigned char *)name, nlen) != nlen)
+        if (vi_utf8_invalid_at(name, nlen) != nlen)
             return vi_fail(err, VI_ERR_INVALID, "tensor %d: name is not valid UTF-8", i);
         if (strcmp(name, "__metadata__") == 0)
             return vi_fail(err, VI_ERR_INVALID, "tensor %d: the name \"__metadata__\" is reserved",

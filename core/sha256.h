@@ -21,10 +21,10 @@ typedef struct vi_sha256 {
     int failed; /* an update failed or a string was longer than 2^32-1 bytes */
 } vi_sha256;
 
-/* Starts a hash; returns VI_ERR_NOMEM / VI_ERR_INTERNAL if OpenSSL cannot. */
 /* OpenSSL's SHA-256, fetched once per process (faster than EVP_sha256()). */
 const EVP_MD *vi_sha256_md(void);
 
+/* Starts a hash; returns VI_ERR_NOMEM / VI_ERR_INTERNAL if OpenSSL cannot. */
 vi_status vi_sha256_begin(vi_sha256 *h, vi_error *err);
 
 /* Appends raw bytes. */
