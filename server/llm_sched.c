@@ -11,6 +11,7 @@
 #include "core/gguf_digest.h"
 #include "cpu/threadpool.h"
 #include "llm_sched.h"
+#include "metrics.h"
 
 struct vi_llm_sched {
     vi_llm *l;
@@ -26,13 +27,6 @@ struct vi_llm_sched {
     atomic_llong active;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ==== Model ==== */
 
 vi_status vi_llm_open(vi_llm **out, const char *path, const char *name, int32_t n_ctx,
@@ -45,7 +39,7 @@ vi_status vi_llm_open(vi_llm **out, const char *path, const char *name, int32_t 
     if (!l)
         return vi_fail(err, VI_ERR_NOMEM, "out of memory loading %s", path);
     vi_status st = VI_ERR_LIMIT;
-    double t0 = now_s();
+    int64_t t0 = vi_monotonic_ns();
     if (snprintf(l->name, sizeof l->name, "%s", name) >= (int)sizeof l->name ||
         snprintf(l->path, sizeof l->path, "%s", path) >= (int)sizeof l->path) {
         vi_fail(err, st, "llm name or path too long: '%s'", name);
@@ -57,7 +51,7 @@ vi_status vi_llm_open(vi_llm **out, const char *path, const char *name, int32_t 
         goto fail;
     int32_t train = vi_llama_hparams_of(l->model)->n_ctx_train;
     l->n_ctx = n_ctx < train ? n_ctx : train;
-    l->load_s = now_s() - t0;
+    l->load_s = (double)(vi_monotonic_ns() - t0) * 1e-9;
     *out = l;
     return VI_OK;
 fail:
@@ -140,10 +134,12 @@ void vi_llm_job_unref(vi_llm_job *j)
     free(j);
 }
 
-void vi_llm_job_cancel(vi_llm_job *j)
+void vi_llm_job_detach(vi_llm_job *j)
 {
     pthread_mutex_lock(&j->mu);
-    j->cancelled = 1;
+    j->notify = NULL;
+    if (j->finish == VI_LLM_RUNNING)
+        j->cancelled = 1;
     pthread_mutex_unlock(&j->mu);
 }
 
@@ -252,8 +248,9 @@ static void job_accept(const vi_llm *l, vi_llm_job *j, int32_t tok, int32_t cach
     j->text_len = len;
     size_t cut = len, hold = 0;
     for (int i = 0; i < j->p.n_stop; i++) {
-        const char *hit = strstr(text, j->p.stop[i]);
         size_t sl = strlen(j->p.stop[i]);
+        /* memmem: the text may hold NUL bytes, and a stop string after one counts */
+        const char *hit = memmem(text, len, j->p.stop[i], sl);
         if (hit && (size_t)(hit - text) < cut)
             cut = (size_t)(hit - text);
         if (sl - 1 > hold)

@@ -103,8 +103,9 @@ vi_status vi_llm_job_new(vi_llm_job **out, vi_llm_params *p, vi_error *err);
 void vi_llm_job_ref(vi_llm_job *j);
 /* Drops a reference; the last one frees the job. Accepts NULL. */
 void vi_llm_job_unref(vi_llm_job *j);
-/* Asks the scheduler to end the job (finish CANCELLED) at its next step. */
-void vi_llm_job_cancel(vi_llm_job *j);
+/* The requester goes away: no more notify calls, and a job still running is
+ * ended (finish CANCELLED) at the scheduler's next step. */
+void vi_llm_job_detach(vi_llm_job *j);
 /* Frees what params own and zeroes it; accepts NULL. */
 void vi_llm_params_free(vi_llm_params *p);
 

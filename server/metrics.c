@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/tensor.h"
+
 #define RELAXED memory_order_relaxed
 
 static void add(atomic_ullong *c, uint64_t v)
@@ -123,20 +125,25 @@ static void put(sbuf *b, const char *fmt, ...)
     }
 }
 
-/* A label value with backslash, double quote and newline escaped (the only
- * escapes the text format defines for label values). */
+void vi_metrics_label_escape(const char *v, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const char *p = v ? v : ""; *p && o + 3 <= size; p++) {
+        char c = *p == '\n' ? 'n' : *p;
+        if (*p == '\\' || *p == '"' || *p == '\n')
+            out[o++] = '\\';
+        out[o++] = c;
+    }
+    if (size)
+        out[o < size ? o : size - 1] = '\0';
+}
+
+/* A label value (names are shorter than VI_NAME_MAX), escaped. */
 static void put_label_value(sbuf *b, const char *v)
 {
-    for (const char *p = v ? v : ""; *p; p++) {
-        if (*p == '\\')
-            put(b, "\\\\");
-        else if (*p == '"')
-            put(b, "\\\"");
-        else if (*p == '\n')
-            put(b, "\\n");
-        else
-            put(b, "%c", *p);
-    }
+    char e[2 * VI_NAME_MAX + 1];
+    vi_metrics_label_escape(v, e, sizeof e);
+    put(b, "%s", e);
 }
 
 /* name{model="..",version=".."[,extra]} — extra is a pre-escaped label list. */

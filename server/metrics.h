@@ -65,6 +65,11 @@ void vi_metrics_execution(vi_model_metrics *m, int64_t rows, int requests, uint6
 char *vi_metrics_render(const vi_model_metrics *const *models, const char *const *names,
                         const char *const *versions, int n);
 
+/* v as a label value of the text format: backslash, double quote and newline
+ * escaped (the only escapes it defines), into out (size bytes, NUL-terminated;
+ * cut short, never mid-escape, when it does not fit). */
+void vi_metrics_label_escape(const char *v, char *out, size_t size);
+
 /* CLOCK_MONOTONIC in nanoseconds: the clock every server duration is measured on. */
 int64_t vi_monotonic_ns(void);
 

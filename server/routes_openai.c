@@ -14,6 +14,7 @@
 
 #include "core/hex.h"
 #include "bg_worker.h"
+#include "metrics.h"
 #include "openai.h"
 #include "json_num.h"
 #include "routes.h"
@@ -127,11 +128,7 @@ static void call_free(vi_http_req *r, void *state)
     oai_call *c = state;
     (void)r;
     if (c->job) {
-        pthread_mutex_lock(&c->job->mu);
-        c->job->notify = NULL;
-        if (c->job->finish == VI_LLM_RUNNING)
-            c->job->cancelled = 1;
-        pthread_mutex_unlock(&c->job->mu);
+        vi_llm_job_detach(c->job);
         vi_llm_job_unref(c->job);
     }
     vi_oai_req_free(&c->q);
@@ -262,19 +259,21 @@ static long stream_read(vi_http_req *r, void *arg, char *out, size_t max)
         if (c->phase == 2)
             return -1;
         vi_llm_job *j = c->job;
+        /* under the job lock (which the scheduler takes for every token):
+         * only what is new; the events are built after it */
+        int role = c->phase == 0 && c->q.chat;
+        char *piece = NULL;
+        size_t piece_len = 0;
         pthread_mutex_lock(&j->mu);
-        if (c->phase == 0 && c->q.chat)
-            put_event(c, vi_oai_chunk(&c->q, c->id, c->created, c->s->engine_id, 1, "", 0, NULL, 0,
-                                      0, 0, NULL));
         c->phase = 1;
         if (j->stable_len > c->emitted) {
-            put_event(c, vi_oai_chunk(&c->q, c->id, c->created, c->s->engine_id, 0,
-                                      j->text + c->emitted, j->stable_len - c->emitted, NULL, 0, 0,
-                                      0, NULL));
+            piece_len = j->stable_len - c->emitted;
+            if ((piece = malloc(piece_len)) != NULL)
+                memcpy(piece, j->text + c->emitted, piece_len);
             c->emitted = j->stable_len;
         } else if (j->finish != VI_LLM_RUNNING) {
             c->phase = 2;
-        } else if (c->buf_len == 0) {
+        } else if (!role) {
             /* Wait for the scheduler's next token, at most STREAM_WAIT_MS at
              * a time; libmicrohttpd calls again after a 0. (Suspending the
              * connection from inside this reader instead lets a client that
@@ -292,6 +291,15 @@ static long stream_read(vi_http_req *r, void *arg, char *out, size_t max)
             return 0;
         }
         pthread_mutex_unlock(&j->mu);
+        if (role)
+            put_event(c, vi_oai_chunk(&c->q, c->id, c->created, c->s->engine_id, 1, "", 0, NULL, 0,
+                                      0, 0, NULL));
+        if (piece_len) { /* a failed copy gives the out-of-memory event */
+            put_event(c, piece ? vi_oai_chunk(&c->q, c->id, c->created, c->s->engine_id, 0, piece,
+                                              piece_len, NULL, 0, 0, 0, NULL)
+                               : NULL);
+            free(piece);
+        }
         if (c->phase == 2)
             put_finals(c);
         if (c->buf_len == 0)
@@ -624,7 +632,9 @@ void vi_route_metrics_all(vi_http_req *r)
                 st.steps,           st.steps_multi,    st.rows,          st.tokens_generated,
                 st.jobs_done,       st.jobs_cancelled, st.jobs_rejected, (uint64_t)st.queued,
                 (uint64_t)st.active};
-            snprintf(line, sizeof line, "%s{model=\"%s\"} %llu\n", names[k], s->llms[i]->name,
+            char model[2 * VI_NAME_MAX + 1];
+            vi_metrics_label_escape(s->llms[i]->name, model, sizeof model);
+            snprintf(line, sizeof line, "%s{model=\"%s\"} %llu\n", names[k], model,
                      (unsigned long long)v[k / 2]);
             vi_sb_puts(&sb, line);
         }

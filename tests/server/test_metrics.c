@@ -201,11 +201,27 @@ static void test_no_models_renders_headers_only(void **state)
     free(text);
 }
 
+/* The escape used for every label value, also the language models' names. */
+static void test_label_escape_function(void **state)
+{
+    (void)state;
+    char out[64];
+    vi_metrics_label_escape("a\"b\\c\nd", out, sizeof out);
+    assert_string_equal(out, "a\\\"b\\\\c\\nd");
+    vi_metrics_label_escape(NULL, out, sizeof out);
+    assert_string_equal(out, "");
+    vi_metrics_label_escape("\"\"\"", out, 5); /* room for two escapes, never half of one */
+    assert_string_equal(out, "\\\"\\\"");
+    vi_metrics_label_escape("abc", out, 3); /* stops where an escape could not fit */
+    assert_string_equal(out, "a");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_two_models_exactly),
         cmocka_unit_test(test_label_values_are_escaped),
+        cmocka_unit_test(test_label_escape_function),
         cmocka_unit_test(test_histogram_is_cumulative),
         cmocka_unit_test(test_no_models_renders_headers_only),
     };
