@@ -172,7 +172,7 @@ int main(int argc, char **argv)
             check(cudaMemcpy(hy, dy, (size_t)(M * N) * sizeof(float), cudaMemcpyDeviceToHost), "y");
             int64_t bad = 0;
             double maxrel = 0.0;
-            for (int64_t r = 0; r<M; r += M> 1 ? M - 1 : 1)
+            for (int64_t r = 0; r < M; r += (M > 1 ? M - 1 : 1))
                 for (int64_t n = 0; n < N; n++) {
                     float ref = vi_canon_nan(vi_dot_ref(hx + r * K, 1, hw + n * K, 1, K));
                     bad += vi_f32_bits(ref) != vi_f32_bits(hy[r * N + n]);

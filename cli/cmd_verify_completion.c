@@ -118,10 +118,8 @@ int cmd_verify_completion(int argc, char **argv)
     vi_status st = vi_oai_verify(l, req, resp, (int)threads, isa, pub ? key : NULL, &verified, &res,
                                  param, &err);
     if (st != VI_OK) {
-        fprintf(stderr, "verify-completion: %s%s%s\n", err.msg, param[0] ? " (field: " : "",
-                param[0] ? param : "");
-        if (param[0])
-            fprintf(stderr, ")\n");
+        fprintf(stderr, "verify-completion: %s%s%s%s\n", err.msg, param[0] ? " (field: " : "",
+                param[0] ? param : "", param[0] ? ")" : "");
         rc = st == VI_ERR_NOMEM || st == VI_ERR_INTERNAL ? CLI_FAIL : CLI_USAGE;
         goto done;
     }

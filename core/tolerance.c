@@ -119,14 +119,7 @@ static void index_str(const vi_tensor *t, int64_t k, char *buf, size_t size)
         idx[d] = k % n;
         k /= n;
     }
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int d = 0; d < t->ndim && used < size; d++) {
-        int w = snprintf(buf + used, size - used, "%s%lld", d ? ", " : "[", (long long)idx[d]);
-        used += w > 0 ? (size_t)w : 0;
-    }
-    if (used < size)
-        snprintf(buf + used, size - used, t->ndim ? "]" : "[]");
+    vi_shape_str(t->ndim, idx, buf, size); /* an index prints like a shape */
 }
 
 static int same_shape(const vi_tensor *a, const vi_tensor *b)

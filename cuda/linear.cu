@@ -156,10 +156,11 @@ __device__ __forceinline__ void vi_tile_fma(const float (*As)[C::BM], const floa
             b[j + 3] = q.w;
         }
         VI_UNROLL
-        for (int i = 0; i < C::TM; i++)
+        for (int i = 0; i < C::TM; i++) {
             VI_UNROLL
-        for (int j = 0; j < C::TN; j++)
-            p[i][j] = VI_FMAF(a[i], b[j], p[i][j]);
+            for (int j = 0; j < C::TN; j++)
+                p[i][j] = VI_FMAF(a[i], b[j], p[i][j]);
+        }
     }
 }
 
@@ -179,11 +180,12 @@ __global__ void VI_LAUNCH_BOUNDS(VI_TILE_THREADS)
 
     float p[C::TM][C::TN], acc[C::TM][C::TN];
     VI_UNROLL
-    for (int i = 0; i < C::TM; i++)
+    for (int i = 0; i < C::TM; i++) {
         VI_UNROLL
-    for (int j = 0; j < C::TN; j++) {
-        p[i][j] = 0.0f;
-        acc[i][j] = 0.0f;
+        for (int j = 0; j < C::TN; j++) {
+            p[i][j] = 0.0f;
+            acc[i][j] = 0.0f;
+        }
     }
 
     const int64_t ntiles = (g.K + C::BK - 1) / C::BK;
@@ -204,11 +206,12 @@ __global__ void VI_LAUNCH_BOUNDS(VI_TILE_THREADS)
         if ((t + 1) % tiles_per_chunk == 0 || t + 1 == ntiles) {
             /* a chunk ends: y = y + p, then a fresh partial from +0 */
             VI_UNROLL
-            for (int i = 0; i < C::TM; i++)
+            for (int i = 0; i < C::TM; i++) {
                 VI_UNROLL
-            for (int j = 0; j < C::TN; j++) {
-                acc[i][j] = acc[i][j] + p[i][j];
-                p[i][j] = 0.0f;
+                for (int j = 0; j < C::TN; j++) {
+                    acc[i][j] = acc[i][j] + p[i][j];
+                    p[i][j] = 0.0f;
+                }
             }
         }
         if (t + 1 < ntiles)

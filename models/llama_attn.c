@@ -40,16 +40,7 @@ static void scores_scalar(const float *kc, const float *q, int64_t qs, int G, in
     for (int g = 0; g < G; g++)
         for (int32_t j = 0; j < n; j++) {
             const float *kb = kc + (int64_t)(j / VI_KV_BLOCK) * VI_KV_BLOCK * hd + j % VI_KV_BLOCK;
-            const float *qg = q + g * qs;
-            float y = 0.0f;
-            for (int32_t c0 = 0; c0 < hd; c0 += VI_DOT_CHUNK) {
-                int32_t c1 = c0 + VI_DOT_CHUNK < hd ? c0 + VI_DOT_CHUNK : hd;
-                float p = 0.0f;
-                for (int32_t d = c0; d < c1; d++)
-                    p = VI_FMAF(qg[d], kb[(int64_t)d * VI_KV_BLOCK], p);
-                y = y + p;
-            }
-            s[g * ld + j] = y * scale;
+            s[g * ld + j] = vi_dot_ref(q + g * qs, 1, kb, VI_KV_BLOCK, hd) * scale;
         }
 }
 
@@ -291,9 +282,8 @@ VI_TARGET_AVX512 static void acc_avx512(const float *e, int64_t ld, int G, const
             /* up to 4 vectors of 16 dims; the last one masked to what is left */
             int32_t left = hd - d < 64 ? hd - d : 64;
             int nv = (left + 15) / 16;
-            __mmask16 last = (__mmask16)((1u << (left - 16 * (nv - 1))) - 1u);
-            if (left - 16 * (nv - 1) == 16)
-                last = (__mmask16)0xffff;
+            __mmask16 last =
+                (__mmask16)((1u << (left - 16 * (nv - 1))) - 1u); /* 16 lanes: 0xffff */
 #define VI_ACC_CASE(GN)                                                                            \
     case GN:                                                                                       \
         if (nv == 4)                                                                               \

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "tokenizer_impl.h"
 
 /* ==== Building the cache ==== */
@@ -61,18 +62,15 @@ static int decode_bpe(sbuf *b, const char *text, uint32_t len, uint32_t *cpts)
                 return rc;
             continue;
         }
-        char u[4], hex[16];
+        char u[4], hex[9];
         int m = vi_utf8_encode(cpts[i], u);
         if (b->n - start + 12 + 2 * (size_t)m + len + 1 > PIECE_MAX)
             return -3; /* the marker repeats the whole token */
         if ((rc = sbuf_put(b, "[UNK_BYTE_0x", 12)) != 0)
             return rc;
-        for (int k = 0; k < m; k++) {
-            snprintf(hex, sizeof hex, "%02x", (unsigned)(uint8_t)u[k]);
-            if ((rc = sbuf_put(b, hex, 2)) != 0)
-                return rc;
-        }
-        if ((rc = sbuf_put(b, text, len)) != 0 || (rc = sbuf_put(b, "]", 1)) != 0)
+        vi_hex_encode((const uint8_t *)u, (size_t)m, hex);
+        if ((rc = sbuf_put(b, hex, 2 * (size_t)m)) != 0 || (rc = sbuf_put(b, text, len)) != 0 ||
+            (rc = sbuf_put(b, "]", 1)) != 0)
             return rc;
     }
     return 0;
